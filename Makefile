@@ -1,0 +1,49 @@
+# tutorlib — the course's two commands (`make lab`, `make test`) and a few more.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+# Offline machines (and CI) have a prepared copy of the datasets next to the project.
+SHARED_DATA := $(wildcard ../shared/data/prepare.py)
+ifneq ($(SHARED_DATA),)
+TUTORLIB_DATA ?= $(CURDIR)/data
+export TUTORLIB_DATA
+endif
+
+.PHONY: lab test setup data book bench clean
+
+$(STAMP): pyproject.toml
+	@command -v python3 >/dev/null || { echo "python3 (>= 3.10) is required"; exit 1; }
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+data: $(STAMP)
+ifneq ($(SHARED_DATA),)
+	@$(PY) ../shared/data/prepare.py "$(TUTORLIB_DATA)" | tail -n 1
+else
+	@echo "No ../shared/data here: datasets download into $${TUTORLIB_DATA:-~/.cache/tutorlib} on first use."
+endif
+
+setup: $(STAMP) data
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/ch00-quick-start.ipynb
+
+test: setup
+	$(PY) -m pytest -n 2 --dist loadscope --nbval --nbval-current-env \
+	    --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	    tests tutorlib notebooks solutions
+
+book: setup
+	$(PY) -m tutorlib.course book
+
+bench: setup
+	$(PY) benchmarks/train_step.py
+	$(PY) benchmarks/dataloader.py
+
+clean:
+	rm -rf $(VENV) book/_build .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

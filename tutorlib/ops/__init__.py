@@ -1,0 +1,8 @@
+"""Primitive ops: each class holds a forward and the backward beside it.
+
+:func:`apply` runs an op on tensors; the functional API (:mod:`tutorlib.functional`) is a
+thin, documented layer of calls to ``apply``.
+"""
+from .core import Op, apply, unbroadcast
+
+__all__ = ["Op", "apply", "unbroadcast"]
