@@ -134,7 +134,7 @@ class Graph:
     ...     g = Graph.from_tensor(y)
     ...     gm.backward(y)
     >>> [n.label for n in g.nodes]
-    ['w', 'x', 'mul', 'const', 'add']
+    ['w', 'x', 'mul', '1', 'add']
     """
 
     nodes: list
@@ -164,7 +164,8 @@ class Graph:
                         add(x, "tensor", x.name or type(x).__name__.lower(), x.shape, x.dtype, [])
                     else:
                         a = np.asarray(x)
-                        add(x, "tensor", "const", a.shape, a.dtype, [])
+                        label = f"{a.item():g}" if a.size == 1 else "const"
+                        add(x, "tensor", label, a.shape, a.dtype, [])
                 ins.append(index[id(x)])
             out = node.out()
             shape, dtype = (out.shape, out.dtype) if out is not None else ((), "?")
