@@ -1,0 +1,179 @@
+"""2-D convolution (cross-correlation, NCHW) as im2col + one BLAS matrix multiply per chunk.
+
+Forward, for a chunk of images (see ``im2col.py`` for the layouts)::
+
+    cols (rows, KH*KW*C) = im2col(xp[chunk])          rows = images_in_chunk * OH * OW
+    out  (rows, O)       = cols @ W2.T                W2 = w as (O, KH*KW*C), (kh, kw, c) order
+    y[chunk]             = out as NCHW + bias
+
+Backward, again chunk by chunk (the patches are recomputed rather than stored)::
+
+    gW2 += g_rows.T @ cols                            g_rows = dL/dy as (rows, O)
+    gcols = g_rows @ W2   ->  col2im_add into gxp     (adjoint of im2col)
+
+Working in chunks of about ``CHUNK_BYTES`` of patches keeps the column matrix in cache and the
+memory use at a few MB instead of KH*KW times the input. With ``groups`` > 1 each group is its own
+GEMM on its contiguous block of columns.
+
+Paths (chosen by ``conv2d_forward`` / ``conv2d_backward`` from the shapes):
+    "pointwise"  1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
+                 column matrix, so no im2col/col2im at all (plain GEMM).
+    "im2col"     everything else.
+"""
+import numpy as np
+
+from tutorlib.kernels.im2col import col2im_add, from_padded_nhwc, im2col, to_padded_nhwc
+
+CHUNK_BYTES = 4 << 20  # size of the column-matrix workspace per chunk
+
+
+def conv2d_output_shape(x_shape, w_shape, stride, padding, dilation):
+    """(OH, OW) of a convolution, or a non-positive size if the kernel does not fit.
+
+    >>> conv2d_output_shape((1, 3, 32, 32), (8, 3, 5, 5), (1, 1), (0, 0), (1, 1))
+    (28, 28)
+    """
+    (_, _, H, W), (_, _, KH, KW) = x_shape, w_shape
+    OH = (H + 2 * padding[0] - dilation[0] * (KH - 1) - 1) // stride[0] + 1
+    OW = (W + 2 * padding[1] - dilation[1] * (KW - 1) - 1) // stride[1] + 1
+    return OH, OW
+
+
+def choose_path(w_shape, stride, padding, groups):
+    """Which algorithm ``conv2d_forward`` uses: "pointwise" or "im2col".
+
+    >>> choose_path((64, 32, 1, 1), (1, 1), (0, 0), 1), choose_path((64, 32, 3, 3), (1, 1), (1, 1), 1)
+    ('pointwise', 'im2col')
+    """
+    pointwise = w_shape[2:] == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
+    return "pointwise" if pointwise and groups == 1 else "im2col"
+
+
+def _weight_matrix(w):
+    """(O, Cg, KH, KW) -> W2 (O, KH*KW*Cg), columns in im2col's (kh, kw, c) order."""
+    return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(w.shape[0], -1)
+
+
+def _chunks(N, rows_per_image, row_bytes):
+    """Split range(N) into chunks whose column matrix is about CHUNK_BYTES."""
+    step = max(1, min(N, CHUNK_BYTES // max(1, rows_per_image * row_bytes)))
+    return [(n0, min(N, n0 + step)) for n0 in range(0, N, step)]
+
+
+class _Geometry:
+    """Everything the chunk loops need, derived once from the shapes and attributes."""
+
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, path):
+        self.N, self.C, self.H, self.W = x_shape
+        self.O, self.Cg, self.KH, self.KW = w_shape
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.OH, self.OW = conv2d_output_shape(x_shape, w_shape, stride, padding, dilation)
+        self.K = self.KH * self.KW * self.Cg  # columns per group
+        self.Og = self.O // groups
+        self.path = path
+        self.chunks = _chunks(self.N, self.OH * self.OW, 4 * self.K * groups)
+
+    def patches(self, xp, n0, n1, ws):
+        """Column matrix of images n0:n1 (a view for "pointwise", else im2col into ``ws``)."""
+        if self.path == "pointwise":
+            return xp[n0:n1].reshape(-1, self.C)
+        rows = (n1 - n0) * self.OH * self.OW
+        sh, sw = self.stride
+        dh, dw = self.dilation
+        return im2col(xp[n0:n1], self.groups, self.KH, self.KW, sh, sw, dh, dw,
+                      self.OH, self.OW, ws[:rows])
+
+    def block(self, a, g, width):
+        """Columns of group g of a (rows, groups*width) matrix (the whole matrix if 1 group)."""
+        return a if self.groups == 1 else a[:, g * width:(g + 1) * width]
+
+
+def _rows_to_nchw(rows, bias, out):
+    """out (n, O, OH, OW) = rows (n*OH*OW, O) transposed, plus bias (O,)."""
+    n_img, O, OH, OW = out.shape
+    np.add(rows.reshape(n_img, OH * OW, O).transpose(0, 2, 1), bias[:, None],
+           out=out.reshape(n_img, O, OH * OW))
+
+
+def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
+    """Cross-correlate NCHW ``x`` with ``w`` (O, C/groups, KH, KW) and add ``bias`` (O,) or None.
+
+    Returns ``(y, xp)``: the NCHW output and the padded NHWC input that ``conv2d_backward`` needs.
+
+    >>> x = np.ones((1, 1, 3, 3), np.float32); w = np.ones((1, 1, 2, 2), np.float32)
+    >>> conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)[0]
+    array([[[[4., 4.],
+             [4., 4.]]]], dtype=float32)
+    """
+    path = choose_path(w.shape, stride, padding, groups)
+    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, groups, path)
+    xp = to_padded_nhwc(x, padding[0], padding[1])
+    W2 = _weight_matrix(w)
+    bias = np.zeros(geo.O, np.float32) if bias is None else bias.reshape(geo.O)
+    y = np.empty((geo.N, geo.O, geo.OH, geo.OW), np.float32)
+    rows_max = (geo.chunks[0][1] - geo.chunks[0][0]) * geo.OH * geo.OW
+    ws = np.empty((rows_max, geo.K * groups), np.float32) if path == "im2col" else None
+    out = np.empty((rows_max, geo.O), np.float32)
+    for n0, n1 in geo.chunks:
+        cols = geo.patches(xp, n0, n1, ws)
+        rows = out[:cols.shape[0]]
+        if groups == 1:
+            np.matmul(cols, W2.T, out=rows)
+        else:
+            for g in range(groups):
+                rows[:, g * geo.Og:(g + 1) * geo.Og] = (
+                    geo.block(cols, g, geo.K) @ W2[g * geo.Og:(g + 1) * geo.Og].T)
+        _rows_to_nchw(rows, bias, y[n0:n1])
+    return y, xp
+
+
+def conv2d_backward(g, xp, w, x_shape, stride, padding, dilation, groups, need_gx=True):
+    """Gradients ``(gx, gw, gb)`` of ``conv2d_forward`` given dL/dy ``g`` (N, O, OH, OW).
+
+    ``xp`` is the padded NHWC input returned by the forward pass; ``gx`` is None if not needed.
+
+    >>> x = np.ones((1, 1, 3, 3), np.float32); w = np.ones((1, 1, 2, 2), np.float32)
+    >>> y, xp = conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)
+    >>> gx, gw, gb = conv2d_backward(np.ones_like(y), xp, w, x.shape, (1, 1), (0, 0), (1, 1), 1)
+    >>> gx[0, 0], gw[0, 0], gb
+    (array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]], dtype=float32), array([[4., 4.],
+           [4., 4.]], dtype=float32), array([4.], dtype=float32))
+    """
+    path = choose_path(w.shape, stride, padding, groups)
+    geo = _Geometry(x_shape, w.shape, stride, padding, dilation, groups, path)
+    g_rows = to_padded_nhwc(g, 0, 0).reshape(-1, geo.O)  # (N*OH*OW, O)
+    gb = g_rows.sum(axis=0)
+    W2 = _weight_matrix(w)
+    gW2 = np.zeros_like(W2)
+    gxp = np.zeros(xp.shape, np.float32) if need_gx else None
+    rows_max = (geo.chunks[0][1] - geo.chunks[0][0]) * geo.OH * geo.OW
+    ws = np.empty((rows_max, geo.K * groups), np.float32) if path == "im2col" else None
+    gcols_ws = np.empty((rows_max, geo.K * groups), np.float32) if need_gx else None
+    sh, sw = stride
+    dh, dw = dilation
+    for n0, n1 in geo.chunks:
+        cols = geo.patches(xp, n0, n1, ws)
+        g_chunk = g_rows[n0 * geo.OH * geo.OW:n1 * geo.OH * geo.OW]
+        for gi in range(groups):
+            o = slice(gi * geo.Og, (gi + 1) * geo.Og)
+            gW2[o] += geo.block(g_chunk, gi, geo.Og).T @ geo.block(cols, gi, geo.K)
+        if not need_gx:
+            continue
+        if path == "pointwise":
+            np.matmul(g_chunk, W2, out=gxp[n0:n1].reshape(-1, geo.C))
+            continue
+        gcols = gcols_ws[:cols.shape[0]]
+        if groups == 1:
+            np.matmul(g_chunk, W2, out=gcols)
+        else:
+            for gi in range(groups):
+                gcols[:, gi * geo.K:(gi + 1) * geo.K] = (
+                    geo.block(g_chunk, gi, geo.Og) @ W2[gi * geo.Og:(gi + 1) * geo.Og])
+        col2im_add(gcols, groups, geo.KH, geo.KW, sh, sw, dh, dw, geo.OH, geo.OW, gxp[n0:n1])
+    gw = np.ascontiguousarray(gW2.reshape(geo.O, geo.KH, geo.KW, geo.Cg).transpose(0, 3, 1, 2))
+    gx = None
+    if need_gx:
+        gx = from_padded_nhwc(gxp, padding[0], padding[1], np.empty(x_shape, np.float32))
+    return gx, gw, gb

@@ -1,0 +1,127 @@
+"""im2col / col2im: turn a convolution into one matrix multiply.
+
+A convolution output pixel is a dot product between the weights and the input *patch* under the
+kernel. ``im2col`` copies every patch into one row of a matrix, so the whole convolution becomes
+``cols @ W.T``; ``col2im`` is its adjoint (scatter-add each row back onto the patch it came from).
+
+Layouts (all C-contiguous float32):
+
+    xp   (N, Hp, Wp, C)  the input, channels-last (NHWC) and already zero-padded
+    cols (N*OH*OW, G*KH*KW*Cg)  one row per output pixel (n, oh, ow), columns ordered
+                         (g, kh, kw, cg): group-major so each group's block of columns is
+                         contiguous, and channel-minor so each (kh, kw) tap copies C/G contiguous
+                         floats.
+
+    row (n, oh, ow) = [ xp[n, oh*sh + kh*dh, ow*sw + kw*dw, g*Cg:(g+1)*Cg]  for g, kh, kw ]
+
+Channels-last keeps the innermost copy contiguous, which is what makes these loops fast;
+``to_padded_nhwc`` / ``from_padded_nhwc`` convert from and to tutorlib's NCHW tensors.
+
+These loops are deliberately single-threaded: ``conv.py`` alternates them with OpenBLAS's
+threaded GEMM chunk by chunk, and on a 2-core machine an OpenMP pool (numba ``parallel=True``)
+and the OpenBLAS pool spin-wait against each other, which measured 1.5-2x slower than the sum of
+the parts. The copies are memory-bound, so a second thread buys little anyway.
+"""
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def to_padded_nhwc(x, ph, pw):
+    """NCHW ``x`` -> zero-padded NHWC copy of shape (N, H + 2ph, W + 2pw, C).
+
+    >>> to_padded_nhwc(np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2), 1, 0)[0, :, :, 0]
+    array([[0., 0.],
+           [0., 1.],
+           [2., 3.],
+           [0., 0.]], dtype=float32)
+    """
+    N, C, H, W = x.shape
+    xp = np.empty((N, H + 2 * ph, W + 2 * pw, C), np.float32)
+    for r in range(N * (H + 2 * ph)):
+        n, hp = r // (H + 2 * ph), r % (H + 2 * ph)
+        h = hp - ph
+        for wp in range(W + 2 * pw):
+            w = wp - pw
+            if 0 <= h < H and 0 <= w < W:
+                for c in range(C):
+                    xp[n, hp, wp, c] = x[n, c, h, w]
+            else:
+                for c in range(C):
+                    xp[n, hp, wp, c] = 0.0
+    return xp
+
+
+@njit(cache=True)
+def from_padded_nhwc(xp, ph, pw, out):
+    """Crop the padding off NHWC ``xp`` and write it into NCHW ``out`` (returned).
+
+    >>> xp = to_padded_nhwc(np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2), 1, 1)
+    >>> from_padded_nhwc(xp, 1, 1, np.empty((1, 1, 2, 2), np.float32))[0, 0]
+    array([[0., 1.],
+           [2., 3.]], dtype=float32)
+    """
+    N, C, H, W = out.shape
+    for r in range(N * H):
+        n, h = r // H, r % H
+        for c in range(C):
+            for w in range(W):
+                out[n, c, h, w] = xp[n, h + ph, w + pw, c]
+    return out
+
+
+@njit(cache=True)
+def im2col(xp, groups, KH, KW, sh, sw, dh, dw, OH, OW, cols):
+    """Fill ``cols`` (N*OH*OW, G*KH*KW*Cg) with the patches of padded NHWC ``xp``.
+
+    >>> xp = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+    >>> im2col(xp, 1, 2, 2, 1, 1, 1, 1, 2, 2, np.empty((4, 4), np.float32))
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]], dtype=float32)
+    """
+    N, Hp, Wp, C = xp.shape
+    Cg = C // groups
+    for r in range(N * OH):
+        n, oh = r // OH, r % OH
+        for ow in range(OW):
+            row = r * OW + ow
+            col = 0
+            for g in range(groups):
+                for kh in range(KH):
+                    ih = oh * sh + kh * dh
+                    for kw in range(KW):
+                        iw = ow * sw + kw * dw
+                        for cg in range(Cg):
+                            cols[row, col + cg] = xp[n, ih, iw, g * Cg + cg]
+                        col += Cg
+    return cols
+
+
+@njit(cache=True)
+def col2im_add(cols, groups, KH, KW, sh, sw, dh, dw, OH, OW, gxp):
+    """Scatter-add the rows of ``cols`` back onto padded NHWC ``gxp`` (adjoint of im2col).
+
+    >>> gxp = np.zeros((1, 3, 3, 1), np.float32)
+    >>> col2im_add(np.ones((4, 4), np.float32), 1, 2, 2, 1, 1, 1, 1, 2, 2, gxp)[0, :, :, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]], dtype=float32)
+    """
+    N, Hp, Wp, C = gxp.shape
+    Cg = C // groups
+    for n in range(N):
+        for oh in range(OH):
+            for ow in range(OW):
+                row = (n * OH + oh) * OW + ow
+                col = 0
+                for g in range(groups):
+                    for kh in range(KH):
+                        ih = oh * sh + kh * dh
+                        for kw in range(KW):
+                            iw = ow * sw + kw * dw
+                            for cg in range(Cg):
+                                gxp[n, ih, iw, g * Cg + cg] += cols[row, col + cg]
+                            col += Cg
+    return gxp

@@ -1,0 +1,103 @@
+"""Batch normalisation over axis 1 of an (N, C, L) array (L = H*W, or 1 for (N, C) input).
+
+For each channel c, with M = N*L values x[:, c, :]::
+
+    mean = sum(x) / M            var = sum((x - mean)^2) / M          (biased, two passes)
+    xhat = (x - mean) * invstd   invstd = 1 / sqrt(var + eps)
+    y    = xhat * weight + bias = x * scale + shift
+
+Backward (training, so mean and var depend on x), with sg = sum(g), sgx = sum(g * xhat)::
+
+    dweight = sgx    dbias = sg    dx = weight * invstd * (g - sg/M - xhat * sgx/M)
+
+In eval mode mean/var are constants, so dx = g * weight * invstd. Nothing but x and two (C,)
+vectors is kept for backward: xhat is recomputed on the fly. Sums accumulate in float64.
+Loops run in parallel over channels (one channel's values are N strips of L contiguous floats).
+"""
+import numpy as np
+from numba import njit, prange
+
+
+@njit(parallel=True, cache=True)
+def batch_stats(x):
+    """Per-channel mean and biased variance of (N, C, L) ``x``, as float64 (C,) arrays.
+
+    >>> batch_stats(np.array([[[1., 3.]], [[5., 7.]]], np.float32))
+    (array([4.]), array([5.]))
+    """
+    N, C, L = x.shape
+    mean = np.empty(C)
+    var = np.empty(C)
+    for c in prange(C):
+        s = 0.0
+        for n in range(N):
+            for i in range(L):
+                s += x[n, c, i]
+        m = s / (N * L)
+        s2 = 0.0
+        for n in range(N):
+            for i in range(L):
+                d = x[n, c, i] - m
+                s2 += d * d
+        mean[c] = m
+        var[c] = s2 / (N * L)
+    return mean, var
+
+
+@njit(parallel=True, cache=True)
+def scale_shift(x, scale, shift):
+    """y[:, c, :] = x[:, c, :] * scale[c] + shift[c] for (N, C, L) ``x``.
+
+    >>> scale_shift(np.ones((1, 2, 1), np.float32), np.array([2., 3.], np.float32),
+    ...             np.array([0., 1.], np.float32))[0, :, 0]
+    array([2., 4.], dtype=float32)
+    """
+    N, C, L = x.shape
+    y = np.empty_like(x)
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        a, b = scale[c], shift[c]
+        for i in range(L):
+            y[n, c, i] = x[n, c, i] * a + b
+    return y
+
+
+@njit(parallel=True, cache=True)
+def batch_norm_backward(g, x, mean, invstd, weight, training):
+    """Gradients (dx, dweight, dbias) of y = (x - mean) * invstd * weight + bias.
+
+    ``mean``, ``invstd``, ``weight`` are (C,) arrays; with ``training`` the batch statistics
+    are treated as functions of x. dweight and dbias come back as float32 (C,) arrays.
+
+    >>> x = np.array([[[1.]], [[3.]]], np.float32); g = np.array([[[1.]], [[0.]]], np.float32)
+    >>> one = np.ones(1, np.float32)
+    >>> dx, dw, db = batch_norm_backward(g, x, np.array([2.]), one, one, True); dx[:, 0, 0], dw, db
+    (array([0., 0.], dtype=float32), array([-1.], dtype=float32), array([1.], dtype=float32))
+    """
+    N, C, L = x.shape
+    M = N * L
+    dx = np.empty_like(x)
+    dweight = np.empty(C, np.float32)
+    dbias = np.empty(C, np.float32)
+    for c in prange(C):
+        m, s = mean[c], invstd[c]
+        sg = 0.0
+        sgx = 0.0
+        for n in range(N):
+            for i in range(L):
+                gi = g[n, c, i]
+                sg += gi
+                sgx += gi * (x[n, c, i] - m) * s
+        dweight[c] = sgx
+        dbias[c] = sg
+        k = weight[c] * s
+        if training:
+            a, b = sg / M, sgx / M
+            for n in range(N):
+                for i in range(L):
+                    dx[n, c, i] = k * (g[n, c, i] - a - (x[n, c, i] - m) * s * b)
+        else:
+            for n in range(N):
+                for i in range(L):
+                    dx[n, c, i] = k * g[n, c, i]
+    return dx, dweight, dbias

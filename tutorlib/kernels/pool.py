@@ -1,0 +1,133 @@
+"""2-D pooling on NCHW arrays: max, average and adaptive average, forward and backward.
+
+Every pooling flavour is "reduce each output window", and a window is just a pair of row bounds
+and a pair of column bounds on one (H, W) plane. So the kernels take the bounds as arrays,
+computed once in Python::
+
+    regular pool  (kernel k, stride s, padding p):  start = o*s - p,  end = start + k
+    adaptive pool (output size O from size I):      start = floor(o*I/O),  end = ceil((o+1)*I/O)
+
+both clipped to [0, size) -- the clipped part is the zero padding, which max pooling ignores and
+"average_count_exclude_padding" leaves out of the count (``divisor=0``); mode "average" divides by
+the full window ``kh*kw`` instead. Loops run in parallel over the N*C planes, which never touch
+each other, so backward's scatter-add has no write races.
+"""
+import numpy as np
+from numba import njit, prange
+
+
+def window_bounds(size, out, kernel, stride, pad):
+    """Clipped [start, end) of each of ``out`` windows along an axis of length ``size``.
+
+    >>> window_bounds(4, 3, 2, 2, 1)
+    (array([0, 1, 3], dtype=int32), array([1, 3, 4], dtype=int32))
+    """
+    start = np.arange(out, dtype=np.int32) * stride - pad
+    return np.clip(start, 0, size).astype(np.int32), np.clip(start + kernel, 0, size).astype(np.int32)
+
+
+def adaptive_bounds(size, out):
+    """[start, end) of adaptive-pooling bin o: floor(o*size/out) to ceil((o+1)*size/out).
+
+    >>> adaptive_bounds(5, 3)
+    (array([0, 1, 3], dtype=int32), array([2, 4, 5], dtype=int32))
+    """
+    o = np.arange(out, dtype=np.int64)
+    return (o * size // out).astype(np.int32), (-((-(o + 1) * size) // out)).astype(np.int32)
+
+
+@njit(parallel=True, cache=True)
+def max_pool2d_forward(x, hs, he, ws, we):
+    """Window maxima of NCHW ``x`` and the flat (h*W + w) index of each, for backward.
+
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    >>> b = window_bounds(4, 2, 2, 2, 0)
+    >>> y, arg = max_pool2d_forward(x, b[0], b[1], b[0], b[1]); y[0, 0], arg[0, 0]
+    (array([[ 5.,  7.],
+           [13., 15.]], dtype=float32), array([[ 5,  7],
+           [13, 15]], dtype=int32))
+    """
+    N, C, H, W = x.shape
+    OH, OW = hs.size, ws.size
+    y = np.empty((N, C, OH, OW), np.float32)
+    arg = np.empty((N, C, OH, OW), np.int32)
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        for oh in range(OH):
+            for ow in range(OW):
+                best, best_i = -np.inf, -1
+                for h in range(hs[oh], he[oh]):
+                    for w in range(ws[ow], we[ow]):
+                        v = x[n, c, h, w]
+                        if v > best or best_i < 0:
+                            best, best_i = v, h * W + w
+                y[n, c, oh, ow] = best
+                arg[n, c, oh, ow] = best_i
+    return y, arg
+
+
+@njit(parallel=True, cache=True)
+def max_pool2d_backward(g, arg, H, W):
+    """Route each output gradient to the input element that was the window's max.
+
+    >>> max_pool2d_backward(np.ones((1, 1, 1, 1), np.float32), np.array([[[[3]]]], np.int32), 2, 2)
+    array([[[[0., 0.],
+             [0., 1.]]]], dtype=float32)
+    """
+    N, C, OH, OW = g.shape
+    gx = np.zeros((N, C, H, W), np.float32)
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        for oh in range(OH):
+            for ow in range(OW):
+                i = arg[n, c, oh, ow]
+                gx[n, c, i // W, i % W] += g[n, c, oh, ow]
+    return gx
+
+
+@njit(parallel=True, cache=True)
+def avg_pool2d_forward(x, hs, he, ws, we, divisor):
+    """Window means of NCHW ``x``; ``divisor=0`` divides by the count of real (unpadded) inputs.
+
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    >>> b = adaptive_bounds(4, 1)
+    >>> avg_pool2d_forward(x, b[0], b[1], b[0], b[1], 0.0)
+    array([[[[7.5]]]], dtype=float32)
+    """
+    N, C, H, W = x.shape
+    OH, OW = hs.size, ws.size
+    y = np.empty((N, C, OH, OW), np.float32)
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        for oh in range(OH):
+            for ow in range(OW):
+                s = np.float32(0.0)
+                for h in range(hs[oh], he[oh]):
+                    for w in range(ws[ow], we[ow]):
+                        s += x[n, c, h, w]
+                count = (he[oh] - hs[oh]) * (we[ow] - ws[ow])
+                y[n, c, oh, ow] = s / np.float32(divisor if divisor > 0 else max(count, 1))
+    return y
+
+
+@njit(parallel=True, cache=True)
+def avg_pool2d_backward(g, hs, he, ws, we, divisor, H, W):
+    """Spread each output gradient evenly (÷ the same divisor) over its window.
+
+    >>> b = adaptive_bounds(2, 1)
+    >>> avg_pool2d_backward(np.ones((1, 1, 1, 1), np.float32), b[0], b[1], b[0], b[1], 0.0, 2, 2)
+    array([[[[0.25, 0.25],
+             [0.25, 0.25]]]], dtype=float32)
+    """
+    N, C, OH, OW = g.shape
+    gx = np.zeros((N, C, H, W), np.float32)
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        for oh in range(OH):
+            for ow in range(OW):
+                count = (he[oh] - hs[oh]) * (we[ow] - ws[ow])
+                v = g[n, c, oh, ow] / np.float32(divisor if divisor > 0 else max(count, 1))
+                for h in range(hs[oh], he[oh]):
+                    for w in range(ws[ow], we[ow]):
+                        gx[n, c, h, w] += v
+    return gx
