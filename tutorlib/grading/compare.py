@@ -32,8 +32,8 @@ def as_array(value: Any) -> np.ndarray:
 def describe(value: Any, limit: int = 12) -> str:
     """A short, address-free description: dtype, shape and (if small) the values of an array.
 
-    >>> describe(3.5), describe(None), describe(np.arange(20))
-    ('3.5', 'None', 'int64 array of shape (20,)')
+    >>> describe(2 / 3), describe(None), describe(np.arange(20))
+    ('0.666667', 'None', 'int64 array of shape (20,)')
     """
     if hasattr(value, "numpy") and callable(value.numpy):
         return type(value).__name__ + " holding " + describe(value.numpy(), limit)
@@ -45,6 +45,8 @@ def describe(value: Any, limit: int = 12) -> str:
         return text
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, float):
+        return f"{value:.6g}"
     return clean(repr(value), 80)
 
 

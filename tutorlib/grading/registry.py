@@ -6,13 +6,13 @@ looked up. Checks that are not part of the package (tests, a course fork) can be
 directory listed in the environment variable ``TUTORLIB_CHECKS_PATH`` (``os.pathsep``
 separated): chapter ``demo`` is then loaded from ``<dir>/demo.py``.
 
->>> @exercise("doc.double", points=1, name="double", title="Double it")
+>>> @exercise("docregistry.double", points=1, name="double", title="Double it")
 ... def _(double, t):
 ...     t.close(double(2.0), 4.0, "double(2.0)")
->>> get("doc.double").points
+>>> get("docregistry.double").points
 1
->>> [ex.id for ex in chapter_exercises("doc")]
-['doc.double']
+>>> [ex.id for ex in chapter_exercises("docregistry")]
+['docregistry.double']
 """
 
 from __future__ import annotations

@@ -1,20 +1,20 @@
 """Run a check on an answer and turn whatever happens into a ``Result`` — never raise for it.
 
 >>> from tutorlib.grading.registry import exercise
->>> @exercise("doc.half", points=1, name="half", hint="divide by 2")
+>>> @exercise("docrun.half", points=1, name="half", hint="divide by 2")
 ... def _(half, t):
 ...     t.close(half(3.0), 1.5, "half(3.0)")
->>> check("doc.half", lambda x: x / 2)
-[PASS] doc.half - half: passed, 1/1 points
+>>> check("docrun.half", lambda x: x / 2)
+[PASS] docrun.half - half: passed, 1/1 points
   tested: half(3.0)
->>> check("doc.half", lambda x: x // 2)
-[FAIL] doc.half - half: failed, 0/1 points
+>>> check("docrun.half", lambda x: x // 2)
+[FAIL] docrun.half - half: failed, 0/1 points
   test:     half(3.0)
   expected: 1.5
   got:      1.0
   problem:  off by 0.5 (rtol=1e-05, atol=1e-08)
   hint:     divide by 2
->>> bool(check("doc.half", ...))
+>>> bool(check("docrun.half", ...))
 False
 """
 

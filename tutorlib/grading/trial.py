@@ -72,7 +72,7 @@ class Trial:
         """``n`` argument tuples ``make_args(self.rng)``; failures inside name the input."""
         for i in range(n):
             args = make_args(self.rng)
-            self.context = f"random input {i + 1} of {n} ({_describe_args(args)})"
+            self.context = f"random input {i + 1} of {n}: {_describe_args(args)}"
             yield args
         self.context = ""
 
@@ -111,4 +111,5 @@ def _copies(args: tuple) -> tuple:
 
 
 def _describe_args(args: tuple) -> str:
-    return ", ".join(describe(a) for a in args)
+    return ", ".join(f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else describe(a)
+                     for a in args)

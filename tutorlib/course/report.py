@@ -1,0 +1,80 @@
+"""Score tables for the terminal and CSV / JSON summaries for a whole class.
+
+>>> from tutorlib.grading.result import Result
+>>> from tutorlib.course.execute import Graded
+>>> g = Graded("alice/ch01-intro.ipynb", "ch01", [
+...     Result("ch01.a", "A", 2, "passed"),
+...     Result("ch01.b", "B", 1, "failed", message="`b` is not defined")])
+>>> print(table(g))
+alice/ch01-intro.ipynb  (chapter ch01): 2/3 points
+  exercise  points  result  feedback
+  ch01.a    2/2     passed
+  ch01.b    0/1     failed  `b` is not defined
+>>> [row["exercise"] for row in csv_rows([g])]
+['ch01.a', 'ch01.b', 'TOTAL']
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+CSV_FIELDS = ["submission", "chapter", "exercise", "title", "points", "score", "result",
+              "feedback"]
+
+
+def table(graded, width: int = 100) -> str:
+    """One submission: headline, one line per exercise, then notes (cell errors, timeouts)."""
+    lines = [f"{graded.path}  (chapter {graded.chapter or '?'}): "
+             f"{graded.score}/{graded.points} points"]
+    rows = [("exercise", "points", "result", "feedback")] + [
+        (r.exercise, f"{r.score}/{r.points}", r.status, _cut(r.feedback, width))
+        for r in graded.results]
+    if graded.results:
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            cells = [cell.ljust(w) for cell, w in zip(row, widths)] + [row[3]]
+            lines.append("  " + "  ".join(cells).rstrip())
+    lines += [f"  note: {note}" for note in graded.notes]
+    return "\n".join(lines)
+
+
+def summary(all_graded) -> str:
+    """The class at a glance: one line per submission with its total."""
+    width = max(len(g.path) for g in all_graded)
+    return "\n".join(f"{g.path.ljust(width)}  {g.score:>3}/{g.points:<3}" for g in all_graded)
+
+
+def csv_rows(all_graded) -> list[dict]:
+    """One row per submission and exercise, plus a ``TOTAL`` row per submission."""
+    out = []
+    for g in all_graded:
+        for r in g.results:
+            out.append({"submission": g.path, "chapter": g.chapter, "exercise": r.exercise,
+                        "title": r.title, "points": r.points, "score": r.score,
+                        "result": r.status, "feedback": r.feedback})
+        out.append({"submission": g.path, "chapter": g.chapter, "exercise": "TOTAL",
+                    "title": "", "points": g.points, "score": g.score,
+                    "result": "", "feedback": "; ".join(g.notes)})
+    return out
+
+
+def write_csv(path: Path, all_graded) -> None:
+    """``csv_rows`` as a CSV file with a header."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(csv_rows(all_graded))
+
+
+def write_json(path: Path, all_graded) -> None:
+    """Every submission with its results in full (expected/got/hint included) as JSON."""
+    data = [{"submission": g.path, "chapter": g.chapter, "score": g.score, "points": g.points,
+             "notes": g.notes, "results": [r.to_dict() | {"score": r.score} for r in g.results]}
+            for g in all_graded]
+    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
