@@ -81,7 +81,7 @@ def im2col(xp, groups, KH, KW, sh, sw, dh, dw, OH, OW, cols):
            [3., 4., 6., 7.],
            [4., 5., 7., 8.]], dtype=float32)
     """
-    N, Hp, Wp, C = xp.shape
+    N, C = xp.shape[0], xp.shape[3]
     Cg = C // groups
     for r in range(N * OH):
         n, oh = r // OH, r % OH
@@ -109,7 +109,7 @@ def col2im_add(cols, groups, KH, KW, sh, sw, dh, dw, OH, OW, gxp):
            [2., 4., 2.],
            [1., 2., 1.]], dtype=float32)
     """
-    N, Hp, Wp, C = gxp.shape
+    N, C = gxp.shape[0], gxp.shape[3]
     Cg = C // groups
     for n in range(N):
         for oh in range(OH):

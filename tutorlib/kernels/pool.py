@@ -47,7 +47,7 @@ def max_pool2d_forward(x, hs, he, ws, we):
            [13., 15.]], dtype=float32), array([[ 5,  7],
            [13, 15]], dtype=int32))
     """
-    N, C, H, W = x.shape
+    N, C, W = x.shape[0], x.shape[1], x.shape[3]
     OH, OW = hs.size, ws.size
     y = np.empty((N, C, OH, OW), np.float32)
     arg = np.empty((N, C, OH, OW), np.int32)
@@ -94,7 +94,7 @@ def avg_pool2d_forward(x, hs, he, ws, we, divisor):
     >>> avg_pool2d_forward(x, b[0], b[1], b[0], b[1], 0.0)
     array([[[[7.5]]]], dtype=float32)
     """
-    N, C, H, W = x.shape
+    N, C = x.shape[:2]
     OH, OW = hs.size, ws.size
     y = np.empty((N, C, OH, OW), np.float32)
     for p in prange(N * C):
