@@ -46,7 +46,8 @@ def describe(value: Any, limit: int = 12) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
-        return f"{value:.6g}"
+        text = f"{value:.6g}"
+        return text if any(c in text for c in ".ein") else text + ".0"
     return clean(repr(value), 80)
 
 
