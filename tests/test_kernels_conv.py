@@ -239,3 +239,9 @@ def test_conv_matches_torch(stride, pad, dil, groups):
     np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(gb, bt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_conv_bad_bias_raises():
+    with pytest.raises(ValueError, match=r"conv2d: bias \(3,\) does not broadcast to \(1, 2, 1, 1\)"):
+        Conv2d().forward(np.zeros((1, 1, 3, 3), np.float32), np.zeros((2, 1, 2, 2), np.float32),
+                         np.zeros(3, np.float32))

@@ -23,6 +23,14 @@ def _f32(a) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """True if an array of ``shape`` broadcasts to exactly ``target``."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 def _pair(v, what: str, op: str) -> tuple:
     """An int or a pair of ints -> a pair of ints."""
     pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
@@ -65,8 +73,7 @@ class Conv2d(Op):
                 or min(self.padding) < 0:
             raise ValueError(f"conv2d: kernel of w {w.shape} (dilation {self.dilation}) does not "
                              f"fit x {x.shape} padded by {self.padding} with stride {self.stride}")
-        if b is not None and np.broadcast_shapes(b.shape, (1, w.shape[0], 1, 1)) \
-                != (1, w.shape[0], 1, 1):
+        if b is not None and not _broadcasts_to(b.shape, (1, w.shape[0], 1, 1)):
             raise ValueError(f"conv2d: bias {b.shape} does not broadcast to (1, {w.shape[0]}, 1, 1)")
 
     def forward(self, x, w, b=None):
@@ -322,7 +329,7 @@ class Linear(Op):
         if w.ndim != 2 or x.ndim < 1 or x.shape[-1] != w.shape[1]:
             raise ValueError(f"linear: x {x.shape} and weight {w.shape} do not match "
                              f"(need x (..., in) and weight (out, in))")
-        if b is not None and np.broadcast_shapes(b.shape, (w.shape[0],)) != (w.shape[0],):
+        if b is not None and not _broadcasts_to(b.shape, (w.shape[0],)):
             raise ValueError(f"linear: bias {b.shape} does not broadcast to ({w.shape[0]},) "
                              f"for weight {w.shape}")
         self.x2, self.w = x.reshape(-1, w.shape[1]), w
