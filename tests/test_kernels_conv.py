@@ -1,7 +1,8 @@
 """Convolution kernels and the Conv2d op against direct loops, finite differences and PyTorch."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tutorlib as tl
 from tutorlib.autodiff import GradManager
@@ -13,7 +14,7 @@ from tutorlib.ops.nn import Conv2d
 
 def naive_conv(x, w, b, stride, pad, dil, groups):
     """Direct loops, float64: y[n, o, i, j] = sum_{c, kh, kw} x_pad[...] * w[o, c, kh, kw] + b[o]."""
-    N, C, H, W = x.shape
+    N, _C, H, W = x.shape
     O, Cg, KH, KW = w.shape
     Og = O // groups
     xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
@@ -36,7 +37,7 @@ def naive_conv(x, w, b, stride, pad, dil, groups):
 
 def naive_grads(x, w, g, stride, pad, dil, groups):
     """Gradients of sum(y * g) by the adjoint of the same loops: (gx, gw, gb) in float64."""
-    N, C, H, W = x.shape
+    _N, _C, H, W = x.shape
     O, Cg, KH, KW = w.shape
     Og = O // groups
     xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
@@ -179,8 +180,8 @@ def test_conv_op_gradients_by_finite_differences():
     rng = np.random.default_rng(4)
     x, w, b = random_case(rng, 2, 4, 5, 5, 4, 3, 3, 2)
     b = b.reshape(1, 4, 1, 1)
-    attrs = dict(stride=(2, 1), padding=(1, 1), dilation=(1, 1), groups=2)
-    y, r, grads = grads_through_apply(Conv2d(**attrs), x, w, b)
+    attrs = {"stride": (2, 1), "padding": (1, 1), "dilation": (1, 1), "groups": 2}
+    _y, r, grads = grads_through_apply(Conv2d(**attrs), x, w, b)
     assert grads[2].shape == (1, 4, 1, 1)
 
     def loss(*a):

@@ -56,7 +56,7 @@ def test_batch_norm_forward_and_backward(shape, wshape, training):
     eps = 1e-3
     op = BatchNorm(training, 0.9, eps, rm.copy(), rv.copy())
     y = op.forward(x, w, b)
-    stats = {} if training else dict(mean=rm.astype(np.float64), var=rv.astype(np.float64))
+    stats = {} if training else {"mean": rm.astype(np.float64), "var": rv.astype(np.float64)}
     np.testing.assert_allclose(y, reference(x, w, b, eps, **stats), rtol=1e-5, atol=1e-5)
     g = rng.standard_normal(shape)
     gx, gw, gb = op.backward(g.astype(np.float32))

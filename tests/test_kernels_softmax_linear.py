@@ -1,7 +1,8 @@
 """Fused softmax cross-entropy and linear ops: float64 references, finite differences, PyTorch."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tutorlib as tl
 from tutorlib.autodiff import GradManager
