@@ -1,0 +1,48 @@
+"""``Adagrad``: per-entry step sizes shrinking with the sum of squared gradients.
+
+>>> import tutorlib as tl
+>>> w = tl.Parameter([1.0]); w.grad = tl.Tensor([2.0])
+>>> _ = Adagrad([w], lr=0.1).step()
+>>> w.numpy()   # 1 - 0.1·2/√(4 + 1e-10)
+array([0.9], dtype=float32)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer
+
+
+class Adagrad(Optimizer):
+    """g ← g + wd·p; t ← t+1; s ← s + g²; p ← p − lr/(1+(t−1)·lr_decay) · g/√(s + eps).
+
+    As in MegEngine, ``eps`` is **inside** the square root (PyTorch adds it outside).
+    """
+
+    def __init__(self, params, lr: float = 0.01, lr_decay: float = 0.0, eps: float = 1e-10,
+                 weight_decay: float = 0.0):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if lr_decay < 0.0:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay))
+
+    def _create_state(self, param) -> dict:
+        return {"square_avg": np.zeros_like(param._data), "step": 0}
+
+    def _update(self, group: dict) -> None:
+        eps, wd = np.float32(group["eps"]), np.float32(group["weight_decay"])
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = self._grad(p)
+            if wd:
+                g = g + wd * p._data
+            state = self._state[id(p)]
+            state["step"] += 1
+            s = state["square_avg"] + g * g
+            state["square_avg"] = s
+            clr = np.float32(group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"]))
+            p._data = p._data - clr * g / np.sqrt(s + eps)

@@ -1,0 +1,51 @@
+"""Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
+
+>>> import tutorlib as tl
+>>> w = tl.Parameter(3.0)
+>>> w.grad = tl.Tensor(2.0)
+>>> _ = SGD([w], lr=0.01).step().clear_grad()
+>>> w, w.grad
+(Parameter(2.98, device=cpu0), None)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, required
+
+
+class SGD(Optimizer):
+    """g ← g + wd·p; with momentum m: v ← m·v + g, then g ← g + m·v (Nesterov) or g ← v;
+    finally p ← p − lr·g. ``lr`` is required. The momentum buffer v starts at 0 (created at the
+    first step of a group with momentum).
+    """
+
+    def __init__(self, params, lr: float = required, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0):
+        if lr is not required and lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and momentum <= 0:
+            raise ValueError("Nesterov momentum requires a momentum > 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov,
+                                      weight_decay=weight_decay))
+
+    def _update(self, group: dict) -> None:
+        lr = np.float32(group["lr"])
+        wd = np.float32(group["weight_decay"])
+        m = np.float32(group["momentum"])
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = self._grad(p)
+            if wd:
+                g = g + wd * p._data
+            if m:
+                state = self._state[id(p)]
+                v = m * state.setdefault("momentum_buffer", np.zeros_like(p._data)) + g
+                state["momentum_buffer"] = v
+                g = g + m * v if group["nesterov"] else v
+            p._data = p._data - lr * g
