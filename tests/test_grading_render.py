@@ -32,6 +32,8 @@ def test_passed_and_not_implemented_text():
     todo = Result("ch01.relu", "ReLU", 2, "not implemented")
     assert repr(todo) == ("[TODO] ch01.relu - ReLU: not implemented, 0/2 points\n  todo: not "
                           "implemented yet: replace the `# YOUR CODE HERE` lines with your code")
+    assert (passed.feedback, todo.feedback) == ("", "not implemented yet")
+    assert FAILED.feedback == f"{FAILED.what}: {FAILED.detail}"
 
 
 @pytest.mark.parametrize("status, colour", [

@@ -26,7 +26,7 @@ def problems(graded: Graded, invert: bool) -> list[str]:
         if invert and r:
             out.append(f"{r.exercise} passes in the exercise notebook (is the solution left in?)")
         if not invert and not r:
-            out.append(f"{r.exercise} {r.status}: {r.feedback}")
+            out.append(f"{r.exercise}: {r.feedback}")
     return out
 
 

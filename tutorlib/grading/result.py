@@ -57,6 +57,8 @@ class Result:
             return ""
         if self.message:
             return self.message
+        if self.status == NOT_IMPLEMENTED:
+            return "not implemented yet"
         problem = self.detail or f"expected {self.expected}, got {self.got}"
         return f"{self.what}: {problem}"
 
