@@ -350,7 +350,8 @@ class Where(Op):
 
 
 class Cast(Op):
-    """y = x cast to a dtype; the gradient is cast back (integers get none)."""
+    """y = x cast to a dtype; between float dtypes the gradient is cast back, else there is none
+    (a cast to integers is piecewise constant)."""
 
     def __init__(self, dtype):
         self.dtype = dtype
@@ -360,7 +361,7 @@ class Cast(Op):
         return x.astype(self.dtype)
 
     def backward(self, g):
-        if not np.issubdtype(self.src, np.floating):
+        if not (np.issubdtype(self.src, np.floating) and np.issubdtype(self.dtype, np.floating)):
             return (None,)
         return (g.astype(self.src),)
 

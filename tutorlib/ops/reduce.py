@@ -61,7 +61,8 @@ class Mean(Reduce):
     def forward(self, x):
         axes = self.prepare(x)
         self.n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-        return np.mean(x, axis=axes, keepdims=self.keepdims, dtype=np.float32)
+        dtype = None if np.issubdtype(x.dtype, np.floating) else np.float32   # ints -> float32
+        return np.mean(x, axis=axes, keepdims=self.keepdims, dtype=dtype)
 
     def backward(self, g):
         g = _expand(g, self.shape, self.axes, self.keepdims) / np.float32(max(self.n, 1))

@@ -1,0 +1,5 @@
+"""Make ``tests/`` importable so test files can share helpers: ``from helpers import gradcheck``."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
