@@ -40,11 +40,11 @@ class Matmul(Op):
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a            # treat vectors as 1-row / 1-column
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
+        g2 = np.asarray(g)                                 # re-insert the axes matmul dropped
+        if b.ndim == 1:
+            g2 = g2[..., None]                            # (first: g is 0-d for vector·vector)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
         gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
         ga = _unbatch(ga, a2.shape)
