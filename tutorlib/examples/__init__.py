@@ -1,0 +1,1 @@
+"""Small, complete examples that the course notebooks and the tests share."""
