@@ -1,0 +1,158 @@
+"""Loading batches in worker processes: spawned (never forked), in order, always shut down.
+
+Workers are started with the ``spawn`` method: forking a process after numba/OpenMP threads ran
+can deadlock or kill the child. The price: what the workers need (dataset, transform, collator)
+is pickled, so it must be importable from a module, not defined in a notebook or ``__main__``.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import pickle
+import queue
+import signal
+import time
+import traceback
+import weakref
+
+from ._fetch import collate_batch, load_batch
+
+_POLL_SECONDS = 0.1
+_PREFETCH_PER_WORKER = 2
+
+
+def _worker_loop(dataset, transform, collator, tasks, results, done):
+    """Body of a worker: turn tasks ``(k, key, indices, samples)`` into ``(k, batch, error)``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
+    results.cancel_join_thread()  # exiting must never wait for the main process to read
+    parent = mp.parent_process()
+    while not done.is_set():
+        try:
+            task = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return
+            continue
+        if task is None or done.is_set():
+            return
+        k, key, indices, samples = task
+        try:
+            if samples is None:
+                batch = load_batch(dataset, indices, transform, collator, key)
+            else:
+                batch = collate_batch(samples, transform, collator, key)
+            results.put((k, batch, None))
+        except Exception:  # noqa: BLE001  (the main process re-raises it)
+            results.put((k, None, traceback.format_exc()))
+
+
+def _shutdown(workers, task_queues, results, done):
+    """Stop the workers: ask, wait briefly, then terminate; close all queues."""
+    done.set()
+    for q in task_queues:
+        q.put(None)
+    deadline = time.monotonic() + 1.0
+    for w in workers:
+        w.join(timeout=max(0.0, deadline - time.monotonic()))
+    for w in workers:
+        if w.is_alive():
+            w.terminate()
+            w.join(timeout=5.0)
+        if w.is_alive():
+            w.kill()
+            w.join()
+    for q in [*task_queues, results]:
+        q.cancel_join_thread()
+        q.close()
+
+
+class WorkerIterator:
+    """Yields the batches for ``tasks`` (an iterator of ``(key, indices, samples)``) in order,
+    computed by ``num_workers`` spawned processes, each holding up to 2 tasks in advance.
+
+    The workers stop when the iteration ends, fails, is abandoned (``break``: the iterator is
+    garbage-collected) or ``close()`` is called. ``timeout`` > 0 bounds the wait for one batch.
+    """
+
+    def __init__(self, dataset, transform, collator, tasks, num_workers: int, timeout: float = 0):
+        ctx = mp.get_context("spawn")
+        self._tasks = tasks
+        self._timeout = timeout
+        self._results = ctx.Queue()
+        self._queues = [ctx.Queue() for _ in range(num_workers)]
+        self._done = ctx.Event()
+        self.workers = []
+        self._finalizer = weakref.finalize(self, _shutdown, self.workers, self._queues,
+                                           self._results, self._done)
+        for q in self._queues:
+            w = ctx.Process(target=_worker_loop, daemon=True,
+                            args=(dataset, transform, collator, q, self._results, self._done))
+            try:
+                w.start()
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                self.close()
+                raise TypeError(
+                    "num_workers > 0 sends the dataset, transform and collator to worker "
+                    "processes, so they must be picklable (no lambdas or local classes; define "
+                    f"them in an importable module): {exc}") from exc
+            self.workers.append(w)
+        self._sent = self._next = 0
+        self._ready = {}
+        self._exhausted = False
+        for _ in range(_PREFETCH_PER_WORKER * num_workers):
+            self._send()
+
+    def _send(self):
+        if self._exhausted:
+            return
+        try:
+            key, indices, samples = next(self._tasks)
+        except StopIteration:
+            self._exhausted = True
+            return
+        self._queues[self._sent % len(self._queues)].put((self._sent, key, indices, samples))
+        self._sent += 1
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._next == self._sent:
+            self.close()
+            raise StopIteration
+        try:
+            batch = self._receive(self._next)
+        except BaseException:
+            self.close()
+            raise
+        self._next += 1
+        self._send()
+        return batch
+
+    def _receive(self, k):
+        start = time.monotonic()
+        while k not in self._ready:
+            try:
+                j, batch, error = self._results.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                self._check_workers()
+                if self._timeout and time.monotonic() - start > self._timeout:
+                    raise TimeoutError(f"DataLoader timed out: no batch from the workers in "
+                                       f"{self._timeout} s") from None
+                continue
+            if error is not None:
+                raise RuntimeError(f"DataLoader worker failed on batch {j}:\n{error}")
+            self._ready[j] = batch
+        return self._ready.pop(k)
+
+    def _check_workers(self):
+        for w in self.workers:
+            if not w.is_alive():
+                raise RuntimeError(
+                    f"DataLoader worker (pid {w.pid}) exited unexpectedly with exit code "
+                    f"{w.exitcode}. If it failed while starting, the dataset/transform may be "
+                    "defined where a spawned process cannot import it (a notebook or __main__); "
+                    "its error is printed above.")
+
+    def close(self):
+        """Stop the workers now (safe to call more than once)."""
+        self._finalizer()

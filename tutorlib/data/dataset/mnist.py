@@ -1,0 +1,130 @@
+"""MNIST and Fashion-MNIST: 28x28 grey images in the gzipped IDX format."""
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zlib
+from typing import ClassVar
+
+import numpy as np
+
+from ..download import DEFAULT_TIMEOUT, CorruptFileError, DownloadError, download_url
+from .meta import SupervisedDataset
+from .storage import MissingDataError, dataset_folder, missing_files, missing_message
+
+
+def read_idx(path: str) -> np.ndarray:
+    """The array stored in an IDX file (gzipped or not), checked against its header.
+
+    IDX: 2 zero bytes, a type byte (0x08 = uint8), the number of dimensions, each dimension as a
+    big-endian uint32, then the values. A truncated or damaged file raises ``CorruptFileError``.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        if path.endswith(".gz"):
+            raw = gzip.decompress(raw)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise CorruptFileError(f"{path} is corrupt or truncated ({exc}); delete it and "
+                               "download or copy it again") from exc
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
+        raise CorruptFileError(f"{path} is not a uint8 IDX file")
+    ndim = raw[3]
+    offset = 4 + 4 * ndim
+    dims = struct.unpack(f">{ndim}I", raw[4:offset]) if len(raw) >= offset else None
+    if dims is None or len(raw) != offset + int(np.prod(dims)):
+        raise CorruptFileError(f"{path} is truncated: {len(raw)} bytes, its header promises "
+                               f"{offset + int(np.prod(dims or (0,)))}; delete it and download or "
+                               "copy it again")
+    return np.frombuffer(bytearray(raw), np.uint8, offset=offset).reshape(dims)
+
+
+class MNIST(SupervisedDataset):
+    """The MNIST handwritten digits: 60000 training and 10000 test images.
+
+    A sample is ``(image, label)``: a (28, 28, 1) uint8 HWC image (0..255) and an int32 label.
+    ``.data`` (N, 28, 28, 1) and ``.targets`` (N,) hold the whole set as numpy arrays.
+
+    Files come from ``root`` (see ``storage.dataset_folder``), ``$TUTORLIB_DATA/mnist`` or
+    ``~/.cache/tutorlib/mnist``; missing ones are downloaded (``download=True``) from the first
+    working entry of ``mirrors`` and checked against ``checksums`` (both overridable: pass
+    ``mirrors=`` or subclass). Existing files are checked for structure (gzip, IDX header, size).
+
+    >>> train = MNIST(train=True)                     # doctest: +SKIP
+    >>> len(train), train[0][0].shape, train.data.shape, train.targets.dtype  # doctest: +SKIP
+    (60000, (28, 28, 1), (60000, 28, 28, 1), dtype('int32'))
+
+    Without the files and without ``download``, the error says what to put where:
+
+    >>> import tempfile
+    >>> MNIST(root=tempfile.mkdtemp(), train=False, download=False)
+    Traceback (most recent call last):
+    ...
+    tutorlib.data.dataset.storage.MissingDataError: MNIST: missing data files:
+      .../t10k-images-idx3-ubyte.gz
+      .../t10k-labels-idx1-ubyte.gz
+    Download them (any mirror) from:
+      https://ossci-datasets.s3.amazonaws.com/mnist/t10k-images-idx3-ubyte.gz
+    ...
+    """
+
+    folder = "mnist"
+    mirrors = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
+               "https://storage.googleapis.com/cvdf-datasets/mnist/",
+               "http://yann.lecun.com/exdb/mnist/")
+    checksums: ClassVar[dict] = {"train-images-idx3-ubyte.gz": "md5:f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                 "train-labels-idx1-ubyte.gz": "md5:d53e105ee54ea40749a09fcbcd1e9432",
+                 "t10k-images-idx3-ubyte.gz": "md5:9fb629c4189551a2d022fa330f9573f3",
+                 "t10k-labels-idx1-ubyte.gz": "md5:ec29112dd5afa0611ce80d1b7f02629c"}
+    class_names = tuple(str(d) for d in range(10))
+
+    def __init__(self, root=None, train=True, download=True, *, mirrors=None,
+                 timeout=DEFAULT_TIMEOUT):
+        self.root = dataset_folder(root, self.folder)
+        self.train = train
+        prefix = "train" if train else "t10k"
+        names = [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
+        self._fetch(names, list(mirrors or self.mirrors), download, timeout)
+        images, labels = (read_idx(os.path.join(self.root, n)) for n in names)
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise CorruptFileError(f"{self.root}: {names[0]} holds {images.shape} and {names[1]} "
+                                   f"holds {labels.shape}; expected N images and N labels")
+        super().__init__(images[..., None], labels.astype(np.int32))
+
+    def _fetch(self, names, mirrors, download, timeout):
+        missing = missing_files(self.root, names)
+        if not missing:
+            return
+        sources = "\n".join(f"  {m}{os.path.basename(p)}" for p in missing for m in mirrors)
+        message = missing_message(type(self).__name__, missing,
+                                  f"Download them (any mirror) from:\n{sources}")
+        if not download:
+            raise MissingDataError(message + "\nOr pass download=True.")
+        for path in missing:
+            name = os.path.basename(path)
+            try:
+                download_url([m + name for m in mirrors], path, self.checksums[name],
+                             timeout=timeout)
+            except DownloadError as exc:
+                raise DownloadError(f"{exc}\n{message}") from None
+
+
+class FashionMNIST(MNIST):
+    """Zalando's Fashion-MNIST: 28x28 grey images of 10 kinds of clothing, as ``MNIST``.
+
+    Labels name ``FashionMNIST.class_names[label]``. Files live in ``fashion-mnist/``.
+
+    >>> FashionMNIST.class_names[9]
+    'Ankle boot'
+    """
+
+    folder = "fashion-mnist"
+    mirrors = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+               "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/")
+    checksums: ClassVar[dict] = {"train-images-idx3-ubyte.gz": "md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                 "train-labels-idx1-ubyte.gz": "md5:25c81989df183df01b3e8a0aad5dffbe",
+                 "t10k-images-idx3-ubyte.gz": "md5:bef4ecab320f06d8554ea6380940ec79",
+                 "t10k-labels-idx1-ubyte.gz": "md5:bb300cfdad3c16e7a12a480ee83cd310"}
+    class_names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
