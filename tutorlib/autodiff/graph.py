@@ -19,13 +19,19 @@ recording: list = []   # the GradManagers that are recording right now
 
 
 class Node:
-    """One recorded op: ``out = op(*inputs)``."""
+    """One recorded op: ``out = op(*inputs)``.
 
-    __slots__ = ("op", "inputs", "out", "__weakref__")
+    ``parents`` are the inputs' nodes *at record time*: an in-place operator (``y += 1``,
+    ``y[i] = v``) later gives the same Python object a new node, but ops recorded before
+    it must still differentiate through the old one.
+    """
+
+    __slots__ = ("op", "inputs", "parents", "out", "__weakref__")
 
     def __init__(self, op, inputs: tuple, out):
         self.op = op
         self.inputs = inputs
+        self.parents = tuple(getattr(x, "_node", None) for x in inputs)
         self.out = weakref.ref(out)
 
     def rebind(self, tensor) -> None:
@@ -54,8 +60,7 @@ def _topological_order(roots) -> list:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        for x in node.inputs:
-            parent = getattr(x, "_node", None)
+        for parent in node.parents:
             if parent is not None and id(parent) not in seen:
                 stack.append((parent, False))
     return order
@@ -73,15 +78,15 @@ def backward(ys, dys, wanted: dict) -> dict:
     node_grads: dict = {}        # id(node) -> grad of that node's output
     found: dict = {}             # id(wanted tensor) -> grad
 
-    def deposit(x, g):
-        key = id(x._node) if x._node is not None else None
-        if key is not None:
+    def deposit(x, node, g):
+        if node is not None:
+            key = id(node)
             node_grads[key] = g if key not in node_grads else node_grads[key] + g
         elif id(x) in wanted:
             found[id(x)] = g if id(x) not in found else found[id(x)] + g
 
     for y, dy in zip(ys, dys):
-        deposit(y, dy)
+        deposit(y, y._node, dy)
     roots = [y._node for y in ys if y._node is not None]
     for node in reversed(_topological_order(roots)):
         g = node_grads.pop(id(node), None)
@@ -93,17 +98,17 @@ def backward(ys, dys, wanted: dict) -> dict:
         grads = node.op.backward(g)
         if not isinstance(grads, tuple):
             grads = (grads,)
-        for x, gx in zip(node.inputs, grads):
+        for x, parent, gx in zip(node.inputs, node.parents, grads):
             if gx is None or not hasattr(x, "_node"):
                 continue
-            if x._node is None and id(x) not in wanted:
+            if parent is None and id(x) not in wanted:
                 continue
             gx = np.asarray(gx)
             if gx.shape != x.shape:
                 gx = unbroadcast(gx, x.shape)
             if gx.dtype != x.dtype and np.issubdtype(x.dtype, np.floating):
                 gx = gx.astype(x.dtype)
-            deposit(x, gx)
+            deposit(x, parent, gx)
     return found
 
 
@@ -154,8 +159,7 @@ class Graph:
 
         for node in _topological_order([y._node]):
             ins = []
-            for x in node.inputs:
-                src = getattr(x, "_node", None)
+            for x, src in zip(node.inputs, node.parents):
                 if src is not None:
                     ins.append(index[id(src)])
                     continue
