@@ -43,7 +43,7 @@ def test_top_level_solution_becomes_placeholders_that_run():
     ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside another"),
     ("### BEGIN SOLUTION\ndef f():\n    pass\n### END SOLUTION", "inside the body"),
     ("### BEGIN SOLUTION\nx = (\n### END SOLUTION", "does not parse"),
-])
+], ids=["unclosed", "unopened", "nested", "def-inside", "syntax-error"])
 def test_bad_markers_are_errors(source, message):
     with pytest.raises(MarkerError, match=message):
         strip_code(source)

@@ -63,13 +63,15 @@ def html(result) -> str:
             f'{escape(result.title)} &mdash; {escape(result.status)}'
             f'<span style="float:right;font-weight:400;color:#555">{escape(result.exercise)}'
             f' &middot; {result.score}/{result.points} points</span></div>')
-    body = "".join(
-        f'<tr><td style="padding:1px 10px 1px 0;color:#555;vertical-align:top;'
-        f'text-align:left;white-space:nowrap">{escape(label)}</td>'
-        f'<td style="padding:1px 0;text-align:left;font-family:monospace;'
-        f'white-space:pre-wrap">{escape(line)}</td></tr>'
-        for label, line in rows(result)
-    )
+    body, previous = "", None
+    for label, line in rows(result):
+        shown, previous = ("" if label == previous else label), label
+        font = "inherit" if label == "hint" else "monospace"
+        body += (f'<tr style="background:transparent;border:none">'
+                 f'<td style="padding:1px 10px 1px 0;color:#555;vertical-align:top;'
+                 f'text-align:left;white-space:nowrap;border:none">{escape(shown)}</td>'
+                 f'<td style="padding:1px 0;text-align:left;font-family:{font};'
+                 f'white-space:pre-wrap;border:none">{escape(line)}</td></tr>')
     table = f'<table style="margin:4px 0 0 0;border-collapse:collapse">{body}</table>' if body else ""
     return (f'<div style="border-left:5px solid {border};background:{background};color:#222;'
             f'padding:6px 10px;margin:2px 0;border-radius:3px;font-size:13px;'
