@@ -7,7 +7,14 @@ from hypothesis import strategies as st
 import tutorlib as tl
 from tutorlib.autodiff import GradManager
 from tutorlib.kernels import conv
-from tutorlib.kernels.im2col import col2im_add, from_padded_nhwc, im2col, to_padded_nhwc
+from tutorlib.kernels.im2col import (
+    col2im_add,
+    col2im_rows_add,
+    from_padded_nhwc,
+    im2col,
+    im2col_rows,
+    to_padded_nhwc,
+)
 from tutorlib.ops.core import apply
 from tutorlib.ops.nn import Conv2d
 
@@ -55,9 +62,9 @@ def naive_grads(x, w, g, stride, pad, dil, groups):
     return gx, gw, g.sum(axis=(0, 2, 3))
 
 
-def run_kernels(x, w, b, stride, pad, dil, groups, g):
-    y, xp = conv.conv2d_forward(x, w, b, stride, pad, dil, groups)
-    return y, conv.conv2d_backward(g, xp, w, x.shape, stride, pad, dil, groups)
+def run_kernels(x, w, b, stride, pad, dil, groups, g, path=None):
+    y, xp = conv.conv2d_forward(x, w, b, stride, pad, dil, groups, path)
+    return y, conv.conv2d_backward(g, xp, w, x.shape, stride, pad, dil, groups, path)
 
 
 def random_case(rng, N, C, H, W, O, KH, KW, groups):
@@ -67,10 +74,10 @@ def random_case(rng, N, C, H, W, O, KH, KW, groups):
     return x, w, b
 
 
-def check_against_naive(x, w, b, stride, pad, dil, groups, rng):
+def check_against_naive(x, w, b, stride, pad, dil, groups, rng, path=None):
     want_y = naive_conv(x, w, b, stride, pad, dil, groups)
     g = rng.standard_normal(want_y.shape).astype(np.float32)
-    y, (gx, gw, gb) = run_kernels(x, w, b, stride, pad, dil, groups, g)
+    y, (gx, gw, gb) = run_kernels(x, w, b, stride, pad, dil, groups, g, path)
     want_gx, want_gw, want_gb = naive_grads(x, w, g, stride, pad, dil, groups)
     np.testing.assert_allclose(y, want_y, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(gx, want_gx, rtol=1e-4, atol=1e-4)
@@ -102,28 +109,46 @@ def test_im2col_rows_are_patches_and_col2im_is_its_adjoint():
 
 # --- each path against direct loops ------------------------------------------------------------
 
+def test_im2col_rows_equals_general_im2col():
+    rng = np.random.default_rng(7)
+    xp = rng.standard_normal((2, 7, 8, 3)).astype(np.float32)
+    KH, KW, sh, sw, dh, OH, OW = 3, 2, 2, 3, 2, 2, 3
+    rows = im2col_rows(xp, KH, KW, sh, sw, dh, OH, OW, np.empty((12, 18), np.float32))
+    general = im2col(xp, 1, KH, KW, sh, sw, dh, 1, OH, OW, np.empty((12, 18), np.float32))
+    np.testing.assert_array_equal(rows, general)
+    g = rng.standard_normal(rows.shape).astype(np.float32)
+    np.testing.assert_allclose(col2im_rows_add(g, KH, KW, sh, sw, dh, OH, OW, np.zeros_like(xp)),
+                               col2im_add(g, 1, KH, KW, sh, sw, dh, 1, OH, OW, np.zeros_like(xp)),
+                               rtol=1e-6, atol=1e-6)
+
+
 def test_path_choice():
-    assert conv.choose_path((8, 4, 1, 1), (1, 1), (0, 0), 1) == "pointwise"
-    assert conv.choose_path((8, 4, 1, 1), (2, 2), (0, 0), 1) == "im2col"
-    assert conv.choose_path((8, 4, 1, 1), (1, 1), (1, 1), 1) == "im2col"
-    assert conv.choose_path((8, 2, 1, 1), (1, 1), (0, 0), 2) == "im2col"
-    assert conv.choose_path((8, 4, 3, 3), (1, 1), (1, 1), 1) == "im2col"
+    one = (1, 1)
+    assert conv.choose_path((8, 4, 1, 1), one, (0, 0), one, 1) == "pointwise"
+    assert conv.choose_path((8, 4, 1, 1), (2, 2), (0, 0), one, 1) == "im2col_rows"
+    assert conv.choose_path((8, 4, 1, 1), one, (1, 1), one, 1) == "im2col_rows"
+    assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (2, 1), 1) == "im2col_rows"
+    assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (1, 2), 1) == "im2col"
+    assert conv.choose_path((8, 2, 1, 1), one, (0, 0), one, 2) == "im2col"
 
 
-@pytest.mark.parametrize("case", [
+@pytest.mark.parametrize("case, auto_path", [
     # (N, C, H, W, O, KH, KW, stride, pad, dil, groups)
-    (2, 3, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1),    # im2col, 3x3 same
-    (2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2),    # im2col, stride/dilation/groups
-    (3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1),    # pointwise (plain GEMM)
-    (2, 4, 5, 5, 3, 1, 1, (2, 2), (0, 0), (1, 1), 1),    # strided 1x1 -> im2col
-    (1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1),    # kernel == input
-    (2, 6, 5, 5, 6, 3, 3, (1, 1), (1, 1), (1, 1), 6),    # depthwise
+    ((2, 3, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "im2col_rows"),   # 3x3 same
+    ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2), "im2col"),        # stride/dilation/groups
+    ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (2, 1), 1), "im2col_rows"),   # vertical dilation
+    ((3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1), "pointwise"),     # plain GEMM
+    ((2, 4, 5, 5, 3, 1, 1, (2, 2), (0, 0), (1, 1), 1), "im2col_rows"),   # strided 1x1
+    ((1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1), "im2col_rows"),   # kernel == input, C=1
+    ((2, 6, 5, 5, 6, 3, 3, (1, 1), (1, 1), (1, 1), 6), "im2col"),        # depthwise
 ])
-def test_conv_matches_direct_loops(case):
+@pytest.mark.parametrize("force_general", [False, True])
+def test_conv_matches_direct_loops(case, auto_path, force_general):
     N, C, H, W, O, KH, KW, stride, pad, dil, groups = case
+    assert conv.choose_path((O, C // groups, KH, KW), stride, pad, dil, groups) == auto_path
     rng = np.random.default_rng(1)
     x, w, b = random_case(rng, N, C, H, W, O, KH, KW, groups)
-    check_against_naive(x, w, b, stride, pad, dil, groups, rng)
+    check_against_naive(x, w, b, stride, pad, dil, groups, rng, "im2col" if force_general else None)
 
 
 @pytest.mark.parametrize("kernel", [(1, 1), (3, 3)])

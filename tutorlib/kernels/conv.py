@@ -15,14 +15,22 @@ Working in chunks of about ``CHUNK_BYTES`` of patches keeps the column matrix in
 memory use at a few MB instead of KH*KW times the input. With ``groups`` > 1 each group is its own
 GEMM on its contiguous block of columns.
 
-Paths (chosen by ``conv2d_forward`` / ``conv2d_backward`` from the shapes):
-    "pointwise"  1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
-                 column matrix, so no im2col/col2im at all (plain GEMM).
-    "im2col"     everything else.
+Paths (chosen by ``choose_path`` from the shapes and attributes):
+    "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
+                   column matrix, so no im2col/col2im at all (plain GEMM).
+    "im2col_rows"  one group, no horizontal dilation: im2col copies whole kernel rows (KW*C floats).
+    "im2col"       everything else (groups, horizontal dilation): the general gather loop.
 """
 import numpy as np
 
-from tutorlib.kernels.im2col import col2im_add, from_padded_nhwc, im2col, to_padded_nhwc
+from tutorlib.kernels.im2col import (
+    col2im_add,
+    col2im_rows_add,
+    from_padded_nhwc,
+    im2col,
+    im2col_rows,
+    to_padded_nhwc,
+)
 
 CHUNK_BYTES = 4 << 20  # size of the column-matrix workspace per chunk
 
@@ -39,14 +47,19 @@ def conv2d_output_shape(x_shape, w_shape, stride, padding, dilation):
     return OH, OW
 
 
-def choose_path(w_shape, stride, padding, groups):
-    """Which algorithm ``conv2d_forward`` uses: "pointwise" or "im2col".
+def choose_path(w_shape, stride, padding, dilation, groups):
+    """Which algorithm the convolution uses: "pointwise", "im2col_rows" or "im2col".
 
-    >>> choose_path((64, 32, 1, 1), (1, 1), (0, 0), 1), choose_path((64, 32, 3, 3), (1, 1), (1, 1), 1)
-    ('pointwise', 'im2col')
+    >>> choose_path((64, 32, 1, 1), (1, 1), (0, 0), (1, 1), 1)
+    'pointwise'
+    >>> choose_path((64, 32, 3, 3), (1, 1), (1, 1), (1, 1), 1), choose_path((64, 8, 3, 3), (1, 1), (1, 1), (1, 1), 4)
+    ('im2col_rows', 'im2col')
     """
-    pointwise = w_shape[2:] == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
-    return "pointwise" if pointwise and groups == 1 else "im2col"
+    if groups != 1:
+        return "im2col"
+    if w_shape[2:] == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0):
+        return "pointwise"
+    return "im2col_rows" if dilation[1] == 1 else "im2col"
 
 
 def _weight_matrix(w):
@@ -63,25 +76,34 @@ def _chunks(N, rows_per_image, row_bytes):
 class _Geometry:
     """Everything the chunk loops need, derived once from the shapes and attributes."""
 
-    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, path):
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, path=None):
         self.N, self.C, self.H, self.W = x_shape
         self.O, self.Cg, self.KH, self.KW = w_shape
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.OH, self.OW = conv2d_output_shape(x_shape, w_shape, stride, padding, dilation)
         self.K = self.KH * self.KW * self.Cg  # columns per group
         self.Og = self.O // groups
-        self.path = path
+        self.path = path or choose_path(w_shape, stride, padding, dilation, groups)
         self.chunks = _chunks(self.N, self.OH * self.OW, 4 * self.K * groups)
 
     def patches(self, xp, n0, n1, ws):
         """Column matrix of images n0:n1 (a view for "pointwise", else im2col into ``ws``)."""
         if self.path == "pointwise":
             return xp[n0:n1].reshape(-1, self.C)
-        rows = (n1 - n0) * self.OH * self.OW
-        sh, sw = self.stride
-        dh, dw = self.dilation
-        return im2col(xp[n0:n1], self.groups, self.KH, self.KW, sh, sw, dh, dw,
-                      self.OH, self.OW, ws[:rows])
+        out = ws[:(n1 - n0) * self.OH * self.OW]
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        if self.path == "im2col_rows":
+            return im2col_rows(xp[n0:n1], self.KH, self.KW, sh, sw, dh, self.OH, self.OW, out)
+        return im2col(xp[n0:n1], self.groups, self.KH, self.KW, sh, sw, dh, dw, self.OH, self.OW, out)
+
+    def add_patches(self, gcols, gxp, n0, n1):
+        """Scatter-add a column-matrix gradient of images n0:n1 onto ``gxp`` (adjoint of patches)."""
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        if self.path == "im2col_rows":
+            col2im_rows_add(gcols, self.KH, self.KW, sh, sw, dh, self.OH, self.OW, gxp[n0:n1])
+        else:
+            col2im_add(gcols, self.groups, self.KH, self.KW, sh, sw, dh, dw, self.OH, self.OW,
+                       gxp[n0:n1])
 
     def block(self, a, g, width):
         """Columns of group g of a (rows, groups*width) matrix (the whole matrix if 1 group)."""
@@ -95,24 +117,24 @@ def _rows_to_nchw(rows, bias, out):
            out=out.reshape(n_img, O, OH * OW))
 
 
-def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
+def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     """Cross-correlate NCHW ``x`` with ``w`` (O, C/groups, KH, KW) and add ``bias`` (O,) or None.
 
     Returns ``(y, xp)``: the NCHW output and the padded NHWC input that ``conv2d_backward`` needs.
+    ``path`` overrides ``choose_path`` (tests use it to force each algorithm).
 
     >>> x = np.ones((1, 1, 3, 3), np.float32); w = np.ones((1, 1, 2, 2), np.float32)
     >>> conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)[0]
     array([[[[4., 4.],
              [4., 4.]]]], dtype=float32)
     """
-    path = choose_path(w.shape, stride, padding, groups)
     geo = _Geometry(x.shape, w.shape, stride, padding, dilation, groups, path)
     xp = to_padded_nhwc(x, padding[0], padding[1])
     W2 = _weight_matrix(w)
     bias = np.zeros(geo.O, np.float32) if bias is None else bias.reshape(geo.O)
     y = np.empty((geo.N, geo.O, geo.OH, geo.OW), np.float32)
     rows_max = (geo.chunks[0][1] - geo.chunks[0][0]) * geo.OH * geo.OW
-    ws = np.empty((rows_max, geo.K * groups), np.float32) if path == "im2col" else None
+    ws = None if geo.path == "pointwise" else np.empty((rows_max, geo.K * groups), np.float32)
     out = np.empty((rows_max, geo.O), np.float32)
     for n0, n1 in geo.chunks:
         cols = geo.patches(xp, n0, n1, ws)
@@ -127,10 +149,10 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups):
     return y, xp
 
 
-def conv2d_backward(g, xp, w, x_shape, stride, padding, dilation, groups, need_gx=True):
+def conv2d_backward(g, xp, w, x_shape, stride, padding, dilation, groups, path=None):
     """Gradients ``(gx, gw, gb)`` of ``conv2d_forward`` given dL/dy ``g`` (N, O, OH, OW).
 
-    ``xp`` is the padded NHWC input returned by the forward pass; ``gx`` is None if not needed.
+    ``xp`` is the padded NHWC input returned by the forward pass; ``path`` as in the forward.
 
     >>> x = np.ones((1, 1, 3, 3), np.float32); w = np.ones((1, 1, 2, 2), np.float32)
     >>> y, xp = conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)
@@ -141,27 +163,23 @@ def conv2d_backward(g, xp, w, x_shape, stride, padding, dilation, groups, need_g
            [1., 2., 1.]], dtype=float32), array([[4., 4.],
            [4., 4.]], dtype=float32), array([4.], dtype=float32))
     """
-    path = choose_path(w.shape, stride, padding, groups)
     geo = _Geometry(x_shape, w.shape, stride, padding, dilation, groups, path)
     g_rows = to_padded_nhwc(g, 0, 0).reshape(-1, geo.O)  # (N*OH*OW, O)
     gb = g_rows.sum(axis=0)
     W2 = _weight_matrix(w)
     gW2 = np.zeros_like(W2)
-    gxp = np.zeros(xp.shape, np.float32) if need_gx else None
+    gxp = np.zeros(xp.shape, np.float32)
     rows_max = (geo.chunks[0][1] - geo.chunks[0][0]) * geo.OH * geo.OW
-    ws = np.empty((rows_max, geo.K * groups), np.float32) if path == "im2col" else None
-    gcols_ws = np.empty((rows_max, geo.K * groups), np.float32) if need_gx else None
-    sh, sw = stride
-    dh, dw = dilation
+    pointwise = geo.path == "pointwise"
+    ws = None if pointwise else np.empty((rows_max, geo.K * groups), np.float32)
+    gcols_ws = None if pointwise else np.empty((rows_max, geo.K * groups), np.float32)
     for n0, n1 in geo.chunks:
         cols = geo.patches(xp, n0, n1, ws)
         g_chunk = g_rows[n0 * geo.OH * geo.OW:n1 * geo.OH * geo.OW]
         for gi in range(groups):
             o = slice(gi * geo.Og, (gi + 1) * geo.Og)
             gW2[o] += geo.block(g_chunk, gi, geo.Og).T @ geo.block(cols, gi, geo.K)
-        if not need_gx:
-            continue
-        if path == "pointwise":
+        if pointwise:
             np.matmul(g_chunk, W2, out=gxp[n0:n1].reshape(-1, geo.C))
             continue
         gcols = gcols_ws[:cols.shape[0]]
@@ -171,9 +189,7 @@ def conv2d_backward(g, xp, w, x_shape, stride, padding, dilation, groups, need_g
             for gi in range(groups):
                 gcols[:, gi * geo.K:(gi + 1) * geo.K] = (
                     geo.block(g_chunk, gi, geo.Og) @ W2[gi * geo.Og:(gi + 1) * geo.Og])
-        col2im_add(gcols, groups, geo.KH, geo.KW, sh, sw, dh, dw, geo.OH, geo.OW, gxp[n0:n1])
+        geo.add_patches(gcols, gxp, n0, n1)
     gw = np.ascontiguousarray(gW2.reshape(geo.O, geo.KH, geo.KW, geo.Cg).transpose(0, 3, 1, 2))
-    gx = None
-    if need_gx:
-        gx = from_padded_nhwc(gxp, padding[0], padding[1], np.empty(x_shape, np.float32))
+    gx = from_padded_nhwc(gxp, padding[0], padding[1], np.empty(x_shape, np.float32))
     return gx, gw, gb

@@ -14,6 +14,11 @@ Layouts (all C-contiguous float32):
 
     row (n, oh, ow) = [ xp[n, oh*sh + kh*dh, ow*sw + kw*dw, g*Cg:(g+1)*Cg]  for g, kh, kw ]
 
+With one group and no horizontal dilation, the KW*C values of one kernel row (kh, all kw, all c)
+are also contiguous in ``xp``: ``im2col_rows`` / ``col2im_rows_add`` copy those blocks whole, which
+matters when C is small (a first layer with C=1 would otherwise copy one float at a time).
+``im2col`` / ``col2im_add`` are the general loops (any groups and dilation).
+
 Channels-last keeps the innermost copy contiguous, which is what makes these loops fast;
 ``to_padded_nhwc`` / ``from_padded_nhwc`` convert from and to tutorlib's NCHW tensors.
 
@@ -124,4 +129,48 @@ def col2im_add(cols, groups, KH, KW, sh, sw, dh, dw, OH, OW, gxp):
                             for cg in range(Cg):
                                 gxp[n, ih, iw, g * Cg + cg] += cols[row, col + cg]
                             col += Cg
+    return gxp
+
+
+@njit(cache=True)
+def im2col_rows(xp, KH, KW, sh, sw, dh, OH, OW, cols):
+    """``im2col`` for one group and horizontal dilation 1: one KW*C block copy per kernel row.
+
+    >>> xp = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+    >>> im2col_rows(xp, 2, 2, 1, 1, 1, 2, 2, np.empty((4, 4), np.float32))[3]
+    array([4., 5., 7., 8.], dtype=float32)
+    """
+    N, Hp, C = xp.shape[0], xp.shape[1], xp.shape[3]
+    rows = xp.reshape(N, Hp, -1)  # (N, Hp, Wp*C): a kernel row is a contiguous run
+    block = KW * C
+    for r in range(N * OH):
+        n, oh = r // OH, r % OH
+        for ow in range(OW):
+            row = r * OW + ow
+            start = ow * sw * C
+            for kh in range(KH):
+                cols[row, kh * block:(kh + 1) * block] = rows[n, oh * sh + kh * dh, start:start + block]
+    return cols
+
+
+@njit(cache=True)
+def col2im_rows_add(cols, KH, KW, sh, sw, dh, OH, OW, gxp):
+    """Adjoint of ``im2col_rows``: add each KW*C block back onto its kernel row of ``gxp``.
+
+    >>> gxp = np.zeros((1, 3, 3, 1), np.float32)
+    >>> col2im_rows_add(np.ones((4, 4), np.float32), 2, 2, 1, 1, 1, 2, 2, gxp)[0, :, :, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]], dtype=float32)
+    """
+    N, Hp, C = gxp.shape[0], gxp.shape[1], gxp.shape[3]
+    rows = gxp.reshape(N, Hp, -1)
+    block = KW * C
+    for r in range(N * OH):
+        n, oh = r // OH, r % OH
+        for ow in range(OW):
+            row = r * OW + ow
+            start = ow * sw * C
+            for kh in range(KH):
+                rows[n, oh * sh + kh * dh, start:start + block] += cols[row, kh * block:(kh + 1) * block]
     return gxp
