@@ -104,7 +104,7 @@ def test_answer_defaults_to_the_notebook_global(monkeypatch):
 
 
 def test_results_are_deterministic():
-    wrong = lambda p, t: 2 * (p - t)  # noqa: E731
+    wrong = lambda p, t: 2 * (p - t)
     assert check("demo.mse_grad", wrong).to_dict() == check("demo.mse_grad", wrong).to_dict()
 
 

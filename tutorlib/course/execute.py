@@ -22,12 +22,12 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from tutorlib.course.notebooks import chapter_from_name, chapter_of
 from tutorlib.grading.compare import clean
 from tutorlib.grading.kernel import parse
 from tutorlib.grading.registry import CHECKS_PATH_ENV, Exercise, chapter_exercises
 from tutorlib.grading.result import Result
 from tutorlib.grading.run import missing
-from tutorlib.course.notebooks import chapter_from_name, chapter_of
 
 _EMIT = '__import__("tutorlib.grading.kernel", fromlist=["emit"]).emit({!r}, globals(), {!r})'
 

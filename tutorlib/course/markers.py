@@ -111,9 +111,9 @@ def _assigned_names(tree: ast.Module) -> list[str]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
                              ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             return
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            if node.id not in names:
-                names.append(node.id)
+        stored = isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+        if stored and node.id not in names:
+            names.append(node.id)
         for child in ast.iter_child_nodes(node):
             visit(child)
 

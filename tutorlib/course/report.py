@@ -26,8 +26,9 @@ CSV_FIELDS = ["submission", "chapter", "exercise", "title", "points", "score", "
 
 def table(graded, width: int = 100) -> str:
     """One submission: headline, one line per exercise, then notes (cell errors, timeouts)."""
-    lines = [f"{graded.path}  (chapter {graded.chapter or '?'}): "
-             f"{graded.score}/{graded.points} points"]
+    headline = (f"{graded.path}  (chapter {graded.chapter or '?'}): "
+                f"{graded.score}/{graded.points} points")
+    lines = [headline]
     rows = [("exercise", "points", "result", "feedback")] + [
         (r.exercise, f"{r.score}/{r.points}", r.status, _cut(r.feedback, width))
         for r in graded.results]

@@ -6,7 +6,7 @@ array([ 2., -4.])
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -67,7 +67,7 @@ class Result:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Result":
+    def from_dict(cls, data: dict) -> Result:
         """Rebuild a ``Result`` from ``to_dict()`` output."""
         return cls(**data)
 

@@ -18,7 +18,8 @@ wrong. The RNG is seeded from the exercise id, so a check sees the same inputs o
 from __future__ import annotations
 
 import zlib
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
