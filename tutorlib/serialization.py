@@ -115,7 +115,7 @@ def _write_blocks(f, blocks) -> None:
     """Write each block (bytes or array) to ``f``, followed by the CRC-32 of them all."""
     crc = 0
     for block in blocks:
-        view = memoryview(block).cast("B")
+        view = memoryview(block if isinstance(block, bytes) else block.reshape(-1).view(np.uint8))
         f.write(view)
         crc = zlib.crc32(view, crc)
     f.write(_CRC.pack(crc))
