@@ -1,0 +1,73 @@
+"""Finite-difference gradient checks of every loss, for every reduction."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import array_shapes
+
+import tutorlib.functional as F
+from helpers import gradcheck, rand
+
+SETTINGS = settings(max_examples=15, deadline=None)
+seeds = st.integers(0, 2**16)
+shapes = array_shapes(min_dims=1, max_dims=3, max_side=4)
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@SETTINGS
+@given(shape=shapes, seed=seeds)
+def test_square_and_l1_loss(reduction, shape, seed):
+    pred, label = rand(shape, seed), rand(shape, seed + 1)
+    label = np.where(np.abs(pred - label) < 0.1, label + 0.3, label)    # away from |·|'s kink
+    gradcheck(lambda p, y: F.nn.square_loss(p, y, reduction), pred, label)
+    gradcheck(lambda p, y: F.nn.l1_loss(p, y, reduction), pred, label)
+
+
+@st.composite
+def classification(draw):
+    """(logits shape, axis, labels) with labels of the logits' shape without ``axis``."""
+    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=4))
+    shape = (draw(st.integers(1, 3)),) + shape             # at least 2-D
+    axis = draw(st.integers(0, len(shape) - 1))
+    seed = draw(seeds)
+    labels = np.random.default_rng(seed).integers(0, shape[axis], shape[:axis] + shape[axis + 1:])
+    return shape, axis, labels.astype(np.int32), seed
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@SETTINGS
+@given(case=classification(), smooth=st.sampled_from([0.0, 0.2]))
+def test_cross_entropy_with_logits(reduction, case, smooth):
+    shape, axis, labels, seed = case
+    gradcheck(lambda p: F.nn.cross_entropy(p, labels, axis, label_smooth=smooth,
+                                           reduction=reduction), rand(shape, seed), float64=False)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@SETTINGS
+@given(case=classification(), smooth=st.sampled_from([0.0, 0.2]))
+def test_cross_entropy_on_probabilities(reduction, case, smooth):
+    shape, axis, labels, seed = case
+    probs = rand(shape, seed, low=0.1, high=1.0)
+    gradcheck(lambda p: F.nn.cross_entropy(p, labels, axis, with_logits=False,
+                                           label_smooth=smooth, reduction=reduction), probs)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@SETTINGS
+@given(shape=shapes, seed=seeds)
+def test_binary_cross_entropy(reduction, shape, seed):
+    label = np.random.default_rng(seed).random(shape)        # soft targets in [0, 1)
+    gradcheck(lambda p, y: F.nn.binary_cross_entropy(p, y, reduction=reduction),
+              rand(shape, seed, low=-6, high=6), label)
+    gradcheck(lambda p, y: F.nn.binary_cross_entropy(p, y, with_logits=False, reduction=reduction),
+              rand(shape, seed, low=0.05, high=0.95), label)
+
+
+@pytest.mark.parametrize("norm", ["L1", "L2"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_hinge_loss(norm, reduction):
+    label = np.where(rand((4, 3), 0) > 0, 1.0, -1.0)
+    pred = rand((4, 3), 1, away_from=0) * label * np.where(rand((4, 3), 2) > 0, 1, 2)
+    pred = np.where(np.abs(pred * label - 1) < 0.1, pred * 1.5, pred)   # away from the hinge
+    gradcheck(lambda p: F.nn.hinge_loss(p, label, norm, reduction), pred)
