@@ -13,6 +13,7 @@ import asyncio
 import atexit
 import os
 import secrets
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -124,7 +125,8 @@ async def _execute(nb, path: Path, exercises, timeout, results, graded, state) -
         kernel_name="python3", shutdown_kernel="immediate",
         resources={"metadata": {"path": str(path.resolve().parent)}})
     try:
-        async with client.async_setup_kernel(env=_kernel_env()):
+        # The kernel's own stderr is only Jupyter's log noise; cell output arrives via messages.
+        async with client.async_setup_kernel(env=_kernel_env(), stderr=subprocess.DEVNULL):
             for index, cell in enumerate(list(nb.cells)):
                 if cell.cell_type != "code":
                     continue

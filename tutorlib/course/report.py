@@ -44,7 +44,7 @@ def table(graded, width: int = 100) -> str:
 def summary(all_graded) -> str:
     """The class at a glance: one line per submission with its total."""
     width = max(len(g.path) for g in all_graded)
-    return "\n".join(f"{g.path.ljust(width)}  {g.score:>3}/{g.points:<3}" for g in all_graded)
+    return "\n".join(f"{g.path.ljust(width)}  {g.score:>3}/{g.points}" for g in all_graded)
 
 
 def csv_rows(all_graded) -> list[dict]:
