@@ -28,7 +28,7 @@ def test_parameters_come_in_sorted_name_order():
     names = [n for n, _ in net.named_parameters()]
     assert names == ["bn1.bias", "bn1.weight", "conv1.bias", "conv1.weight", "fc.bias", "fc.weight"]
     assert [id(p) for p in net.parameters()] == [id(p) for _, p in net.named_parameters()]
-    assert [n for n, _ in net.named_parameters(prefix="net")][0] == "net.bn1.bias"
+    assert next(n for n, _ in net.named_parameters(prefix="net")) == "net.bn1.bias"
     assert [n for n, _ in net.named_buffers()] == ["bn1.running_mean", "bn1.running_var"]
     assert [n for n, _ in net.named_children()] == ["bn1", "conv1", "fc", "pool"]
     assert [n for n, _ in net.named_modules()] == ["", "bn1", "conv1", "fc", "pool"]

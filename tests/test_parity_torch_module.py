@@ -50,12 +50,12 @@ def test_linear(bias):
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(kernel_size=3),
-    dict(kernel_size=(3, 2), stride=2, padding=1, bias=False),
-    dict(kernel_size=3, padding=2, dilation=2),
-    dict(kernel_size=3, padding=1, groups=2),
-    dict(kernel_size=3, padding=1, padding_mode="reflect"),
-    dict(kernel_size=3, padding=(1, 2), padding_mode="replicate"),
+    {"kernel_size": 3},
+    {"kernel_size": (3, 2), "stride": 2, "padding": 1, "bias": False},
+    {"kernel_size": 3, "padding": 2, "dilation": 2},
+    {"kernel_size": 3, "padding": 1, "groups": 2},
+    {"kernel_size": 3, "padding": 1, "padding_mode": "reflect"},
+    {"kernel_size": 3, "padding": (1, 2), "padding_mode": "replicate"},
 ])
 def test_conv2d(kwargs):
     _parity(M.Conv2d(4, 6, **kwargs), nn.Conv2d(4, 6, **kwargs), (2, 4, 9, 8), rtol=1e-4, atol=1e-4)

@@ -39,42 +39,42 @@ def _compare(ours_cls, theirs_cls, kwargs, theirs_kwargs=None, steps=5, seed=0):
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(lr=0.1),
-    dict(lr=0.1, weight_decay=0.01),
-    dict(lr=0.05, momentum=0.9),
-    dict(lr=0.05, momentum=0.9, weight_decay=1e-3),
-    dict(lr=0.05, momentum=0.8, nesterov=True),
-    dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=1e-2),
+    {"lr": 0.1},
+    {"lr": 0.1, "weight_decay": 0.01},
+    {"lr": 0.05, "momentum": 0.9},
+    {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-3},
+    {"lr": 0.05, "momentum": 0.8, "nesterov": True},
+    {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 1e-2},
 ])
 def test_sgd(kwargs):
     _compare(optim.SGD, torch.optim.SGD, kwargs)
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(lr=0.01),
-    dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+    {"lr": 0.01},
+    {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1},
 ])
 def test_adam(kwargs):
     _compare(optim.Adam, torch.optim.Adam, kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [dict(lr=0.01), dict(lr=0.05, betas=(0.8, 0.99), weight_decay=0.3)])
+@pytest.mark.parametrize("kwargs", [{"lr": 0.01}, {"lr": 0.05, "betas": (0.8, 0.99), "weight_decay": 0.3}])
 def test_adamw(kwargs):
     _compare(optim.AdamW, torch.optim.AdamW, kwargs)
 
 
 def test_adamw_default_weight_decay_matches_torch():
-    _compare(optim.AdamW, torch.optim.AdamW, dict(lr=0.1))   # both default to 0.01
+    _compare(optim.AdamW, torch.optim.AdamW, {"lr": 0.1})   # both default to 0.01
 
 
-@pytest.mark.parametrize("kwargs", [dict(lr=0.1, eps=0.0), dict(lr=0.1, lr_decay=0.3, weight_decay=0.05, eps=0.0)])
+@pytest.mark.parametrize("kwargs", [{"lr": 0.1, "eps": 0.0}, {"lr": 0.1, "lr_decay": 0.3, "weight_decay": 0.05, "eps": 0.0}])
 def test_adagrad_with_eps_zero(kwargs):
     _compare(optim.Adagrad, torch.optim.Adagrad, kwargs)
 
 
 def test_adagrad_eps_convention_differs_from_torch():
     with pytest.raises(AssertionError):
-        _compare(optim.Adagrad, torch.optim.Adagrad, dict(lr=0.1, eps=0.5), steps=1)
+        _compare(optim.Adagrad, torch.optim.Adagrad, {"lr": 0.1, "eps": 0.5}, steps=1)
 
 
 @pytest.mark.parametrize("ord", [2.0, 1.0, math.inf])

@@ -6,14 +6,13 @@
 >>> F.sum(x * x)
 Tensor(14.0, device=cpu0)
 """
-from .device import get_default_device, set_default_device
-from .tensor import Parameter, Tensor, tensor
-from . import random  # noqa: E402
+from . import autodiff, functional, module, optimizer, random
 from .autodiff import GradManager  # noqa: F401  (also reachable as tutorlib.autodiff.GradManager)
+from .device import get_default_device, set_default_device
 from .serialization import load, save
-from . import autodiff, functional, module, optimizer  # noqa: E402,F401
+from .tensor import Parameter, Tensor, tensor
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "Parameter", "tensor", "get_default_device", "set_default_device",
-           "random", "save", "load", "autodiff", "functional", "module", "optimizer", "__version__"]
+__all__ = ["Parameter", "Tensor", "__version__", "autodiff", "functional", "get_default_device",
+           "load", "module", "optimizer", "random", "save", "set_default_device", "tensor"]

@@ -28,7 +28,7 @@ from .module import Module
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
-    "Module", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
-    "BatchNorm2d", "Dropout", "ReLU", "Sigmoid", "LeakyReLU", "GELU", "SiLU", "Softmax",
-    "Sequential", "Identity", "Flatten", "init",
+    "GELU", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout",
+    "Flatten", "Identity", "LeakyReLU", "Linear", "MaxPool2d", "Module", "ReLU", "Sequential",
+    "SiLU", "Sigmoid", "Softmax", "init",
 ]

@@ -209,7 +209,7 @@ class Module:
             else:
                 yield prefix + key, self, key, leaf
 
-    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """An OrderedDict ``name -> numpy array`` (copies) of every parameter and buffer."""
         return OrderedDict((name, owner._export(key, t))
                            for name, owner, key, t in self._owned_tensors())

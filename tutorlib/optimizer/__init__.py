@@ -17,5 +17,5 @@ from .clip_grad import clip_grad_norm, clip_grad_value
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "lr_scheduler", "clip_grad_norm",
-           "clip_grad_value"]
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "clip_grad_norm", "clip_grad_value",
+           "lr_scheduler"]

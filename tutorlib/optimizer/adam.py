@@ -29,7 +29,7 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid betas: {betas} (each must be in [0, 1))")
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
 
     def _create_state(self, param) -> dict:
         return {"exp_avg": np.zeros_like(param._data), "exp_avg_sq": np.zeros_like(param._data),

@@ -70,13 +70,13 @@ class Optimizer:
     def _update(self, group: dict) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define _update")
 
-    def step(self) -> "Optimizer":
+    def step(self) -> Optimizer:
         """Update every parameter that has a gradient (those with ``grad is None`` are skipped)."""
         for group in self.param_groups:
             self._update(group)
         return self
 
-    def clear_grad(self) -> "Optimizer":
+    def clear_grad(self) -> Optimizer:
         """Set every parameter's ``grad`` to None."""
         for group in self.param_groups:
             for p in group["params"]:

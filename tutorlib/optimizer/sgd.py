@@ -30,8 +30,8 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and momentum <= 0:
             raise ValueError("Nesterov momentum requires a momentum > 0")
-        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov,
-                                      weight_decay=weight_decay))
+        super().__init__(params, {"lr": lr, "momentum": momentum, "nesterov": nesterov,
+                                      "weight_decay": weight_decay})
 
     def _update(self, group: dict) -> None:
         lr = np.float32(group["lr"])
