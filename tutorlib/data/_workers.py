@@ -20,20 +20,32 @@ _POLL_SECONDS = 0.1
 _PREFETCH_PER_WORKER = 2
 
 
-def _worker_loop(dataset, transform, collator, tasks, results, done):
-    """Body of a worker: turn tasks ``(k, key, indices, samples)`` into ``(k, batch, error)``."""
+def _next_task(tasks, done, parent):
+    """The next task, or None when it is time to stop (asked to, or the main process died)."""
+    while not done.is_set():
+        try:
+            return tasks.get(timeout=1.0)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return None
+    return None
+
+
+def _worker_loop(tasks, results, done):
+    """Body of a worker: unpickle (dataset, transform, collator) from the first message, then
+    turn tasks ``(k, key, indices, samples)`` into results ``(k, batch, error)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
     results.cancel_join_thread()  # exiting must never wait for the main process to read
     parent = mp.parent_process()
-    while not done.is_set():
-        try:
-            task = tasks.get(timeout=1.0)
-        except queue.Empty:
-            if parent is not None and not parent.is_alive():
-                return
-            continue
-        if task is None or done.is_set():
-            return
+    payload = _next_task(tasks, done, parent)
+    if payload is None:
+        return
+    try:
+        dataset, transform, collator = pickle.loads(payload)
+    except Exception:  # noqa: BLE001  (the main process re-raises it)
+        results.put((None, None, traceback.format_exc()))
+        return
+    while (task := _next_task(tasks, done, parent)) is not None:
         k, key, indices, samples = task
         try:
             if samples is None:
@@ -83,18 +95,19 @@ class WorkerIterator:
         self.workers = []
         self._finalizer = weakref.finalize(self, _shutdown, self.workers, self._queues,
                                            self._results, self._done)
-        for q in self._queues:
-            w = ctx.Process(target=_worker_loop, daemon=True,
-                            args=(dataset, transform, collator, q, self._results, self._done))
-            try:
-                w.start()
-            except (pickle.PicklingError, AttributeError, TypeError) as exc:
-                self.close()
-                raise TypeError(
-                    "num_workers > 0 sends the dataset, transform and collator to worker "
-                    "processes, so they must be picklable (no lambdas or local classes; define "
-                    f"them in an importable module): {exc}") from exc
+        try:  # pickled once, here, so that a pickling problem is raised right away
+            payload = pickle.dumps((dataset, transform, collator), pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            self.close()
+            raise TypeError(
+                "num_workers > 0 sends the dataset, transform and collator to worker processes, "
+                "so they must be picklable (no lambdas or local classes; define them in an "
+                f"importable module): {exc}") from exc
+        for q in self._queues:  # workers start in parallel and read the payload from the queue
+            w = ctx.Process(target=_worker_loop, args=(q, self._results, self._done), daemon=True)
+            w.start()
             self.workers.append(w)
+            q.put(payload)
         self._sent = self._next = 0
         self._ready = {}
         self._exhausted = False
@@ -140,7 +153,8 @@ class WorkerIterator:
                                        f"{self._timeout} s") from None
                 continue
             if error is not None:
-                raise RuntimeError(f"DataLoader worker failed on batch {j}:\n{error}")
+                what = "to start" if j is None else f"on batch {j}"
+                raise RuntimeError(f"DataLoader worker failed {what}:\n{error}")
             self._ready[j] = batch
         return self._ready.pop(k)
 
@@ -149,9 +163,7 @@ class WorkerIterator:
             if not w.is_alive():
                 raise RuntimeError(
                     f"DataLoader worker (pid {w.pid}) exited unexpectedly with exit code "
-                    f"{w.exitcode}. If it failed while starting, the dataset/transform may be "
-                    "defined where a spawned process cannot import it (a notebook or __main__); "
-                    "its error is printed above.")
+                    f"{w.exitcode} (killed, or out of memory?).")
 
     def close(self):
         """Stop the workers now (safe to call more than once)."""

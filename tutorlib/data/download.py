@@ -17,8 +17,6 @@ import urllib.error
 import urllib.request
 import zlib
 
-from tqdm.auto import tqdm
-
 #: seconds to wait for the server to connect or to send the next piece of data
 DEFAULT_TIMEOUT = 30.0
 _CHUNK = 1 << 20
@@ -82,6 +80,8 @@ def _describe(exc: BaseException, timeout: float) -> str:
 
 
 def _fetch(url: str, path: str, checksum: str, timeout: float, progress: bool) -> None:
+    from tqdm.auto import tqdm  # imported here: loading data that is already cached needs none
+
     algorithm, expected = parse_checksum(checksum)
     digest = hashlib.new(algorithm)
     with atomic_write(path) as out, urllib.request.urlopen(url, timeout=timeout) as response:

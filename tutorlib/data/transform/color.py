@@ -2,7 +2,7 @@
 
 Colour transforms expect 0..255 images in **BGR** channel order (as MegEngine, whose images come
 from OpenCV; ``CIFAR10`` samples are BGR too). They compute in float32, clip to 0..255 and cast
-back to the input dtype after each step, like MegEngine.
+back to the input dtype after each step, like MegEngine (rounding where MegEngine truncates).
 """
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ class Normalize(VisionTransform):
 
 
 def _finish(image, dtype):
+    if np.issubdtype(dtype, np.integer):
+        image = np.rint(image)  # float32 sums like 99.99999 must give 100, not 99
     return image.clip(0, 255).astype(dtype)
 
 
