@@ -19,6 +19,10 @@ from tutorlib.data import (
 )
 
 
+def flat(batches):
+    return [i for batch in batches for i in batch]
+
+
 def test_sequential_sampler_batches_and_len():
     assert list(SequentialSampler(range(7), batch_size=3)) == [[0, 1, 2], [3, 4, 5], [6]]
     assert len(SequentialSampler(range(7), batch_size=3)) == 3
@@ -40,11 +44,11 @@ def test_batch_size_larger_than_dataset_raises():
 
 def test_random_sampler_is_seeded_and_reshuffles_every_epoch():
     sampler = RandomSampler(range(100), batch_size=10, seed=7)
-    epochs = [sum(list(sampler), []) for _ in range(3)]
+    epochs = [flat(sampler) for _ in range(3)]
     assert all(sorted(e) == list(range(100)) for e in epochs)
     assert epochs[0] != epochs[1] != epochs[2]
     again = RandomSampler(range(100), batch_size=10, seed=7)
-    assert [sum(list(again), []) for _ in range(3)] == epochs
+    assert [flat(again) for _ in range(3)] == epochs
     # MegEngine draws np.random.RandomState(seed).permutation: same order for the same seed
     assert epochs[0] == np.random.RandomState(7).permutation(100).tolist()
 
@@ -64,7 +68,7 @@ def test_replacement_sampler():
     assert [len(b) for b in batches] == [4, 4, 2] and len(sampler) == 3
     weighted = ReplacementSampler(range(3), batch_size=5, num_samples=100, weights=[1, 0, 3],
                                   seed=0)
-    drawn = sum(list(weighted), [])
+    drawn = flat(weighted)
     assert set(drawn) == {0, 2} and drawn.count(2) > drawn.count(0)
     with pytest.raises(ValueError, match="weights"):
         ReplacementSampler(range(3), weights=[1, 2])

@@ -23,7 +23,10 @@ class DataLoader:
       ``len(sampler)``, the number of batches.
     - ``num_workers > 0``: batches are made by that many spawned worker processes, in the same
       order; the workers stop when the loop ends or is left (``break``, an error).
-      The dataset, transform and collator must then be picklable and importable.
+      The dataset, transform and collator must then be picklable and importable. Workers pay
+      off for slow samples (decoding image files, per-sample transforms); for in-memory arrays
+      such as MNIST the single-process stacked path is usually faster (see
+      ``benchmarks/dataloader.py``).
     - ``timeout``: with workers, the longest wait in seconds for one batch (0: no limit).
 
     Random transforms are reseeded from (their seed, epoch, batch number) before each batch, so
