@@ -71,3 +71,16 @@ def test_hinge_loss(norm, reduction):
     pred = rand((4, 3), 1, away_from=0) * label * np.where(rand((4, 3), 2) > 0, 1, 2)
     pred = np.where(np.abs(pred * label - 1) < 0.1, pred * 1.5, pred)   # away from the hinge
     gradcheck(lambda p: F.nn.hinge_loss(p, label, norm, reduction), pred)
+
+
+def test_megengine_documented_values():
+    """The values in MegEngine's docstrings (square_loss, cross_entropy on probabilities)."""
+    import tutorlib as tl
+    assert F.nn.square_loss(tl.Tensor([3.0, 3, 3, 3]), tl.Tensor([2.0, 8, 6, 1])).item() == 9.75
+    for p, expected in [(1.0, 0.0), (0.7, 0.3566749691963196), (0.3, 1.2039728164672852)]:
+        pred = tl.Tensor([[0.0, 0.0, 1 - p, p]])
+        loss = F.nn.cross_entropy(pred, tl.Tensor([3]), with_logits=False).item()
+        assert loss == pytest.approx(expected, abs=1e-6)
+    logits = tl.Tensor([[1.0, 2.0, 3.0]])
+    np.testing.assert_allclose(F.nn.cross_entropy(logits, tl.Tensor([2])).item(),
+                               np.log(np.exp([1, 2, 3]).sum()) - 3, rtol=1e-6)
