@@ -9,7 +9,9 @@ forward, cross-entropy, backward and an SGD-momentum update. Each worker first r
 2-sample batch (loads JIT caches, lazy initialisation), records ``ru_maxrss`` as its baseline,
 then runs warm-up and timed steps on the full batch; "peak MB" is the growth of ``ru_maxrss``
 over that baseline, i.e. the extra resident memory a training step needs, measured the same way
-for both frameworks. Results: a table on stdout and ``benchmarks/results/train_step.json``.
+for both frameworks. The two frameworks' runs alternate ``--repeat`` times and each keeps its
+best median, so a burst of load from other processes does not land on one side only.
+Results: a table on stdout and ``benchmarks/results/train_step.json``.
 """
 import argparse
 import json
@@ -286,6 +288,8 @@ def main():
     p.add_argument("--only", help="comma-separated workloads (default: all)")
     p.add_argument("--min-steps", type=int, default=10)
     p.add_argument("--budget", type=float, default=3.0, help="seconds of timed steps per run")
+    p.add_argument("--repeat", type=int, default=2,
+                   help="alternate tutorlib/torch runs this many times, keep each one's best median")
     p.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -311,8 +315,11 @@ def main():
     for name in names:
         kind, batch, shape, target = WORKLOADS[name]
         extra = ["--min-steps", str(args.min_steps), "--budget", str(args.budget)]
-        tl_r = run(["--worker", "tutorlib", name, *extra])
-        pt_r = run(["--worker", "torch", name, *extra])
+        runs = {"tutorlib": [], "torch": []}
+        for _ in range(args.repeat):  # alternate, so a burst of load hits both frameworks
+            for fw, results in runs.items():
+                results.append(run(["--worker", fw, name, *extra]))
+        tl_r, pt_r = (min(r, key=lambda v: v["ms"]) for r in runs.values())
         flops = flops_per_step(name)
         label = f"{DESCRIPTION[kind]} {'x'.join(map(str, shape))}"
         row = {"workload": name, "description": label, "batch": batch,
