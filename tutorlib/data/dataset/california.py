@@ -63,7 +63,7 @@ class CaliforniaHousing(SupervisedDataset):
                      "Latitude", "Longitude")
     target_name = "MedHouseVal"
 
-    def __init__(self, root=None, download=True, *, mirrors=None, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, root=None, download=True, timeout=DEFAULT_TIMEOUT, *, mirrors=None):
         self.root = dataset_folder(root, self.folder)
         path = os.path.join(self.root, *self.member.split("/"))
         self._fetch(path, list(mirrors or self.mirrors), download, timeout)

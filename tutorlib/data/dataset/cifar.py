@@ -94,8 +94,8 @@ class CIFAR10(SupervisedDataset):
                    "ship", "truck")
     channel_order = "BGR"
 
-    def __init__(self, root=None, train=True, download=True, *, mirrors=None,
-                 timeout=DEFAULT_TIMEOUT):
+    def __init__(self, root=None, train=True, download=True, timeout=DEFAULT_TIMEOUT, *,
+                 mirrors=None):
         self.root = dataset_folder(root, self.folder)
         self.train = train
         names = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]

@@ -49,7 +49,8 @@ class MNIST(SupervisedDataset):
     Files come from ``root`` (see ``storage.dataset_folder``), ``$TUTORLIB_DATA/mnist`` or
     ``~/.cache/tutorlib/mnist``; missing ones are downloaded (``download=True``) from the first
     working entry of ``mirrors`` and checked against ``checksums`` (both overridable: pass
-    ``mirrors=`` or subclass). Existing files are checked for structure (gzip, IDX header, size).
+    ``mirrors=`` or subclass); a mirror that is silent for ``timeout`` seconds is given up.
+    Existing files are checked for structure (gzip, IDX header, size), not checksums.
 
     >>> train = MNIST(train=True)                     # doctest: +SKIP
     >>> len(train), train[0][0].shape, train.data.shape, train.targets.dtype  # doctest: +SKIP
@@ -79,8 +80,8 @@ class MNIST(SupervisedDataset):
                  "t10k-labels-idx1-ubyte.gz": "md5:ec29112dd5afa0611ce80d1b7f02629c"}
     class_names = tuple(str(d) for d in range(10))
 
-    def __init__(self, root=None, train=True, download=True, *, mirrors=None,
-                 timeout=DEFAULT_TIMEOUT):
+    def __init__(self, root=None, train=True, download=True, timeout=DEFAULT_TIMEOUT, *,
+                 mirrors=None):
         self.root = dataset_folder(root, self.folder)
         self.train = train
         prefix = "train" if train else "t10k"
