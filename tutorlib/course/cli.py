@@ -23,7 +23,8 @@ def parser() -> argparse.ArgumentParser:
     >>> parser().parse_args(["build", "--check"]).check
     True
     """
-    top = argparse.ArgumentParser(prog="tutorlib-course", description=__doc__.splitlines()[0])
+    top = argparse.ArgumentParser(
+        prog="tutorlib-course", description="Course tooling: exercises, validation, grading.")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
