@@ -39,12 +39,21 @@ def add(x, y) -> Tensor:
 
 
 def sub(x, y) -> Tensor:
-    """x - y, broadcasting."""
+    """x - y, broadcasting.
+
+    >>> sub(Tensor([3.0, 5.0]), 1)
+    Tensor([2. 4.], device=cpu0)
+    """
     return apply(ew.Sub(), x, y)
 
 
 def mul(x, y) -> Tensor:
-    """x * y, broadcasting."""
+    """x * y, broadcasting.
+
+    >>> mul(Tensor([1.0, 2.0]), Tensor([[1.0], [3.0]]))
+    Tensor([[1. 2.]
+     [3. 6.]], device=cpu0)
+    """
     return apply(ew.Mul(), x, y)
 
 
@@ -67,22 +76,38 @@ def pow(x, y) -> Tensor:
 
 
 def maximum(x, y) -> Tensor:
-    """Elementwise maximum."""
+    """Elementwise maximum.
+
+    >>> maximum(Tensor([1.0, 5.0]), 3.0)
+    Tensor([3. 5.], device=cpu0)
+    """
     return apply(ew.Maximum(), x, y)
 
 
 def minimum(x, y) -> Tensor:
-    """Elementwise minimum."""
+    """Elementwise minimum.
+
+    >>> minimum(Tensor([1.0, 5.0]), 3.0)
+    Tensor([1. 3.], device=cpu0)
+    """
     return apply(ew.Minimum(), x, y)
 
 
 def neg(x) -> Tensor:
-    """-x."""
+    """-x.
+
+    >>> neg(Tensor([1.0, -2.0]))
+    Tensor([-1.  2.], device=cpu0)
+    """
     return apply(ew.Neg(), x)
 
 
 def abs(x) -> Tensor:
-    """|x|."""
+    """|x|.
+
+    >>> abs(Tensor([-1.5, 2.0]))
+    Tensor([1.5 2. ], device=cpu0)
+    """
     return apply(ew.Abs(), x)
 
 
@@ -96,47 +121,83 @@ def exp(x) -> Tensor:
 
 
 def expm1(x) -> Tensor:
-    """eˣ - 1, accurate near 0."""
+    """eˣ - 1, accurate near 0.
+
+    >>> expm1(Tensor([0.0, 1.0]))
+    Tensor([0.     1.7183], device=cpu0)
+    """
     return apply(ew.Expm1(), x)
 
 
 def log(x) -> Tensor:
-    """Natural logarithm."""
+    """Natural logarithm.
+
+    >>> log(Tensor([1.0, 2.7182817]))
+    Tensor([0. 1.], device=cpu0)
+    """
     return apply(ew.Log(), x)
 
 
 def log1p(x) -> Tensor:
-    """ln(1 + x), accurate near 0."""
+    """ln(1 + x), accurate near 0.
+
+    >>> log1p(Tensor([0.0, 1.0]))
+    Tensor([0.     0.6931], device=cpu0)
+    """
     return apply(ew.Log1p(), x)
 
 
 def sqrt(x) -> Tensor:
-    """Square root."""
+    """Square root.
+
+    >>> sqrt(Tensor([4.0, 9.0]))
+    Tensor([2. 3.], device=cpu0)
+    """
     return apply(ew.Sqrt(), x)
 
 
 def square(x) -> Tensor:
-    """x²."""
+    """x².
+
+    >>> square(Tensor([-3.0, 2.0]))
+    Tensor([9. 4.], device=cpu0)
+    """
     return apply(ew.Mul(), x, x)
 
 
 def sin(x) -> Tensor:
-    """Sine."""
+    """Sine.
+
+    >>> sin(Tensor([0.0, 1.5707964]))
+    Tensor([0. 1.], device=cpu0)
+    """
     return apply(ew.Sin(), x)
 
 
 def cos(x) -> Tensor:
-    """Cosine."""
+    """Cosine.
+
+    >>> cos(Tensor([0.0, 3.1415927]))
+    Tensor([ 1. -1.], device=cpu0)
+    """
     return apply(ew.Cos(), x)
 
 
 def tan(x) -> Tensor:
-    """Tangent (sin / cos)."""
+    """Tangent (sin / cos).
+
+    >>> tan(Tensor([0.0, 0.7853982]))
+    Tensor([0. 1.], device=cpu0)
+    """
     return div(sin(x), cos(x))
 
 
 def tanh(x) -> Tensor:
-    """Hyperbolic tangent (``F.tanh``; MegEngine has no ``F.nn.tanh``)."""
+    """Hyperbolic tangent (``F.tanh``; MegEngine has no ``F.nn.tanh``).
+
+    >>> tanh(Tensor([0.0, 1.0]))
+    Tensor([0.     0.7616], device=cpu0)
+    """
     return apply(ew.Tanh(), x)
 
 
@@ -159,7 +220,11 @@ def relu(x) -> Tensor:
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
-    """x if x > 0 else ``negative_slope``·x."""
+    """x if x > 0 else ``negative_slope``·x.
+
+    >>> leaky_relu(Tensor([-2.0, 3.0]), 0.1)
+    Tensor([-0.2  3. ], device=cpu0)
+    """
     return apply(ew.LeakyRelu(negative_slope), x)
 
 
@@ -173,17 +238,29 @@ def gelu(x) -> Tensor:
 
 
 def silu(x) -> Tensor:
-    """x·sigmoid(x) (also called swish)."""
+    """x·sigmoid(x) (also called swish).
+
+    >>> silu(Tensor([0.0, 1.0]))
+    Tensor([0.     0.7311], device=cpu0)
+    """
     return apply(ew.Silu(), x)
 
 
 def softplus(x) -> Tensor:
-    """ln(1 + eˣ), computed stably."""
+    """ln(1 + eˣ), computed stably.
+
+    >>> softplus(Tensor([0.0, 100.0]))
+    Tensor([  0.6931 100.    ], device=cpu0)
+    """
     return apply(ew.Softplus(), x)
 
 
 def logaddexp(x, y) -> Tensor:
-    """ln(eˣ + eʸ), computed stably as max + log1p(exp(-|x - y|))."""
+    """ln(eˣ + eʸ), computed stably as max + log1p(exp(-|x - y|)).
+
+    >>> logaddexp(Tensor([0.0, 1000.0]), Tensor([0.0, 1000.0]))
+    Tensor([   0.6931 1000.6932], device=cpu0)
+    """
     m = maximum(x, y)
     return add(m, log1p(exp(neg(abs(sub(x, y))))))
 
@@ -228,37 +305,65 @@ def _binary_constant(fn, name, x, y) -> Tensor:
 
 
 def round(x) -> Tensor:
-    """Round to the nearest integer (halves to even); no gradient."""
+    """Round to the nearest integer (halves to even); no gradient.
+
+    >>> round(Tensor([0.5, 1.5, 2.7]))
+    Tensor([0. 2. 3.], device=cpu0)
+    """
     return _constant_op(np.round, x)
 
 
 def floor(x) -> Tensor:
-    """Round down; no gradient."""
+    """Round down; no gradient.
+
+    >>> floor(Tensor([-1.5, 1.5]))
+    Tensor([-2.  1.], device=cpu0)
+    """
     return _constant_op(np.floor, x)
 
 
 def ceil(x) -> Tensor:
-    """Round up; no gradient."""
+    """Round up; no gradient.
+
+    >>> ceil(Tensor([-1.5, 1.5]))
+    Tensor([-1.  2.], device=cpu0)
+    """
     return _constant_op(np.ceil, x)
 
 
 def sign(x) -> Tensor:
-    """-1, 0 or 1; no gradient."""
+    """-1, 0 or 1; no gradient.
+
+    >>> sign(Tensor([-2.0, 0.0, 3.0]))
+    Tensor([-1.  0.  1.], device=cpu0)
+    """
     return _constant_op(np.sign, x)
 
 
 def erf(x) -> Tensor:
-    """The error function (no gradient; ``gelu`` has its own)."""
+    """The error function (no gradient; ``gelu`` has its own).
+
+    >>> erf(Tensor([0.0, 1.0]))
+    Tensor([-0.      0.8427], device=cpu0)
+    """
     return _constant_op(ew.erf, x)
 
 
 def floor_div(x, y) -> Tensor:
-    """x // y; no gradient."""
+    """x // y; no gradient.
+
+    >>> floor_div(Tensor([7, -7]), 2)
+    Tensor([ 3 -4], dtype=int32, device=cpu0)
+    """
     return _binary_constant(np.floor_divide, "floor_div", x, y)
 
 
 def mod(x, y) -> Tensor:
-    """x % y; no gradient."""
+    """x % y; no gradient.
+
+    >>> mod(Tensor([7, -7]), 3)
+    Tensor([1 2], dtype=int32, device=cpu0)
+    """
     return _binary_constant(np.mod, "mod", x, y)
 
 
@@ -272,55 +377,99 @@ def equal(x, y) -> Tensor:
 
 
 def not_equal(x, y) -> Tensor:
-    """x != y, as a bool tensor."""
+    """x != y, as a bool tensor.
+
+    >>> not_equal(Tensor([1, 2]), 2)
+    Tensor([ True False], dtype=bool, device=cpu0)
+    """
     return _binary_constant(np.not_equal, "not_equal", x, y)
 
 
 def less(x, y) -> Tensor:
-    """x < y, as a bool tensor."""
+    """x < y, as a bool tensor.
+
+    >>> less(Tensor([1, 2]), 2)
+    Tensor([ True False], dtype=bool, device=cpu0)
+    """
     return _binary_constant(np.less, "less", x, y)
 
 
 def less_equal(x, y) -> Tensor:
-    """x <= y, as a bool tensor."""
+    """x <= y, as a bool tensor.
+
+    >>> less_equal(Tensor([1, 2, 3]), 2)
+    Tensor([ True  True False], dtype=bool, device=cpu0)
+    """
     return _binary_constant(np.less_equal, "less_equal", x, y)
 
 
 def greater(x, y) -> Tensor:
-    """x > y, as a bool tensor."""
+    """x > y, as a bool tensor.
+
+    >>> greater(Tensor([1, 2, 3]), 2)
+    Tensor([False False  True], dtype=bool, device=cpu0)
+    """
     return _binary_constant(np.greater, "greater", x, y)
 
 
 def greater_equal(x, y) -> Tensor:
-    """x >= y, as a bool tensor."""
+    """x >= y, as a bool tensor.
+
+    >>> greater_equal(Tensor([1, 2, 3]), 2)
+    Tensor([False  True  True], dtype=bool, device=cpu0)
+    """
     return _binary_constant(np.greater_equal, "greater_equal", x, y)
 
 
 def logical_and(x, y) -> Tensor:
-    """Elementwise AND of bool tensors."""
+    """Elementwise AND of bool tensors.
+
+    >>> logical_and(Tensor([True, True]), Tensor([True, False]))
+    Tensor([ True False], dtype=bool, device=cpu0)
+    """
     return _binary_constant(np.logical_and, "logical_and", x, y)
 
 
 def logical_or(x, y) -> Tensor:
-    """Elementwise OR of bool tensors."""
+    """Elementwise OR of bool tensors.
+
+    >>> logical_or(Tensor([True, False]), Tensor([False, False]))
+    Tensor([ True False], dtype=bool, device=cpu0)
+    """
     return _binary_constant(np.logical_or, "logical_or", x, y)
 
 
 def logical_xor(x, y) -> Tensor:
-    """Elementwise XOR of bool tensors."""
+    """Elementwise XOR of bool tensors.
+
+    >>> logical_xor(Tensor([True, True]), Tensor([True, False]))
+    Tensor([False  True], dtype=bool, device=cpu0)
+    """
     return _binary_constant(np.logical_xor, "logical_xor", x, y)
 
 
 def logical_not(x) -> Tensor:
-    """Elementwise NOT of a bool tensor."""
+    """Elementwise NOT of a bool tensor.
+
+    >>> logical_not(Tensor([True, False]))
+    Tensor([False  True], dtype=bool, device=cpu0)
+    """
     return _constant_op(np.logical_not, x)
 
 
 def isnan(x) -> Tensor:
-    """True where x is NaN."""
+    """True where x is NaN.
+
+    >>> isnan(Tensor([1.0, float('nan')]))
+    Tensor([False  True], dtype=bool, device=cpu0)
+    """
     return _constant_op(np.isnan, x)
 
 
 def isinf(x) -> Tensor:
-    """True where x is ±inf."""
+    """True where x is ±inf.
+
+    >>> isinf(Tensor([1.0, float('inf')]))
+    Tensor([False  True], dtype=bool, device=cpu0)
+    """
     return _constant_op(np.isinf, x)

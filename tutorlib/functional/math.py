@@ -39,17 +39,29 @@ def mean(inp, axis=None, keepdims: bool = False) -> Tensor:
 
 
 def max(inp, axis=None, keepdims: bool = False) -> Tensor:
-    """Maximum over ``axis``."""
+    """Maximum over ``axis``.
+
+    >>> max(Tensor([[1.0, 5.0], [3.0, 2.0]]), axis=0)
+    Tensor([3. 5.], device=cpu0)
+    """
     return apply(red.Max(axis, keepdims), inp)
 
 
 def min(inp, axis=None, keepdims: bool = False) -> Tensor:
-    """Minimum over ``axis``."""
+    """Minimum over ``axis``.
+
+    >>> min(Tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1)
+    Tensor([1. 2.], device=cpu0)
+    """
     return apply(red.Min(axis, keepdims), inp)
 
 
 def prod(inp, axis=None, keepdims: bool = False) -> Tensor:
-    """Product over ``axis``."""
+    """Product over ``axis``.
+
+    >>> prod(Tensor([1.0, 2.0, 3.0, 4.0]))
+    Tensor(24.0, device=cpu0)
+    """
     return apply(red.Prod(axis, keepdims), inp)
 
 
@@ -64,7 +76,11 @@ def var(inp, axis=None, keepdims: bool = False) -> Tensor:
 
 
 def std(inp, axis=None, keepdims: bool = False) -> Tensor:
-    """Standard deviation over ``axis`` (divides by N)."""
+    """Standard deviation over ``axis`` (divides by N).
+
+    >>> std(Tensor([1.0, 2.0, 3.0, 4.0]))
+    Tensor(1.118034, device=cpu0)
+    """
     return sqrt(var(inp, axis, keepdims))
 
 
@@ -101,7 +117,11 @@ def argmax(inp, axis=None, keepdims: bool = False) -> Tensor:
 
 
 def argmin(inp, axis=None, keepdims: bool = False) -> Tensor:
-    """Index of the minimum (int32); over all elements when ``axis`` is None."""
+    """Index of the minimum (int32); over all elements when ``axis`` is None.
+
+    >>> argmin(Tensor([[1, 9], [8, 2]]), axis=1)
+    Tensor([0 1], dtype=int32, device=cpu0)
+    """
     return _index_reduce(np.argmin, "argmin", inp, axis, keepdims)
 
 
@@ -146,7 +166,11 @@ def norm(inp, ord=None, axis=None, keepdims: bool = False) -> Tensor:
 
 
 def normalize(inp, ord=None, axis=None, eps: float = 1e-12) -> Tensor:
-    """x / max(‖x‖, eps) along ``axis``."""
+    """x / max(‖x‖, eps) along ``axis``.
+
+    >>> normalize(Tensor([3.0, 4.0]))
+    Tensor([0.6 0.8], device=cpu0)
+    """
     return div(inp, maximum(norm(inp, ord, axis, keepdims=True), eps))
 
 
@@ -162,7 +186,11 @@ def sort(inp, descending: bool = False):
 
 
 def argsort(inp, descending: bool = False) -> Tensor:
-    """Indices (int32) that sort the last axis."""
+    """Indices (int32) that sort the last axis.
+
+    >>> argsort(Tensor([3.0, 1.0, 2.0]))
+    Tensor([1 2 0], dtype=int32, device=cpu0)
+    """
     data = inp._data if isinstance(inp, Tensor) else np.asarray(inp)
     idx = np.argsort(-data if descending else data, axis=-1, kind="stable")
     return Tensor(idx.astype(np.int32))
@@ -190,6 +218,11 @@ def topk(inp, k: int, descending: bool = True, kth_only: bool = False, no_sort: 
 
 
 def cumsum(inp, axis: int) -> Tensor:
-    """Cumulative sum along ``axis``; the gradient is the reversed cumulative sum."""
+    """Cumulative sum along ``axis``; the gradient is the reversed cumulative sum.
+
+    >>> cumsum(Tensor([[1, 2], [3, 4]]), axis=1)
+    Tensor([[1 3]
+     [3 7]], dtype=int32, device=cpu0)
+    """
     from ..ops.reduce import CumSum
     return apply(CumSum(axis), inp)

@@ -84,22 +84,39 @@ def linspace(start, stop, num, *, dtype="float32", device=None) -> Tensor:
 
 
 def eye(N, M=None, *, dtype="float32", device=None) -> Tensor:
-    """An identity matrix (ones on the diagonal)."""
+    """An identity matrix (ones on the diagonal).
+
+    >>> eye(2, 3)
+    Tensor([[1. 0. 0.]
+     [0. 1. 0.]], device=cpu0)
+    """
     return _new(np.eye(N, M, dtype=canonical_dtype(dtype)), device)
 
 
 def zeros_like(inp) -> Tensor:
-    """Zeros with the shape and dtype of ``inp``."""
+    """Zeros with the shape and dtype of ``inp``.
+
+    >>> zeros_like(Tensor([[1, 2]]))
+    Tensor([[0 0]], dtype=int32, device=cpu0)
+    """
     return _new(np.zeros_like(np.asarray(inp)), getattr(inp, "device", None))
 
 
 def ones_like(inp) -> Tensor:
-    """Ones with the shape and dtype of ``inp``."""
+    """Ones with the shape and dtype of ``inp``.
+
+    >>> ones_like(Tensor([1.5, 2.5]))
+    Tensor([1. 1.], device=cpu0)
+    """
     return _new(np.ones_like(np.asarray(inp)), getattr(inp, "device", None))
 
 
 def full_like(inp, value) -> Tensor:
-    """``value`` everywhere, with the shape and dtype of ``inp``."""
+    """``value`` everywhere, with the shape and dtype of ``inp``.
+
+    >>> full_like(Tensor([1, 2]), 7)
+    Tensor([7 7], dtype=int32, device=cpu0)
+    """
     return _new(np.full_like(np.asarray(inp), value), getattr(inp, "device", None))
 
 
@@ -113,7 +130,11 @@ def astype(inp, dtype) -> Tensor:
 
 
 def copy(inp, device=None) -> Tensor:
-    """A copy of ``inp``, on ``device`` if given (differentiable)."""
+    """A copy of ``inp``, on ``device`` if given (differentiable).
+
+    >>> copy(Tensor([1.0, 2.0]))
+    Tensor([1. 2.], device=cpu0)
+    """
     out = apply(ew.Copy(), inp)
     if device is not None:
         out._device = Device.parse(device)
@@ -151,7 +172,11 @@ def transpose(inp, pattern=None) -> Tensor:
 
 
 def swapaxes(inp, axis1: int, axis2: int) -> Tensor:
-    """Exchange two axes."""
+    """Exchange two axes.
+
+    >>> swapaxes(zeros((2, 3, 4)), 0, 2).shape
+    (4, 3, 2)
+    """
     perm = list(range(np.ndim(inp)))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
     return transpose(inp, perm)
@@ -185,7 +210,11 @@ def expand_dims(inp, axis) -> Tensor:
 
 
 def squeeze(inp, axis=None) -> Tensor:
-    """Remove axes of size 1 (all of them, or those in ``axis``)."""
+    """Remove axes of size 1 (all of them, or those in ``axis``).
+
+    >>> squeeze(zeros((1, 3, 1))).shape
+    (3,)
+    """
     shape = np.shape(inp)
     try:
         new = np.squeeze(np.empty(shape, dtype=bool), axis).shape
@@ -254,12 +283,20 @@ def _unwrap_index(index):
 
 
 def indexing(inp, index) -> Tensor:
-    """``inp[index]`` with numpy semantics (slices, ints, int/bool arrays or tensors)."""
+    """``inp[index]`` with numpy semantics (slices, ints, int/bool arrays or tensors).
+
+    >>> indexing(Tensor([[1, 2], [3, 4]]), (slice(None), 1))
+    Tensor([2 4], dtype=int32, device=cpu0)
+    """
     return apply(sh.Indexing(_unwrap_index(index)), inp)
 
 
 def set_subtensor(inp, index, value) -> Tensor:
-    """A copy of ``inp`` with ``inp[index] = value`` (what ``x[index] = value`` does)."""
+    """A copy of ``inp`` with ``inp[index] = value`` (what ``x[index] = value`` does).
+
+    >>> set_subtensor(zeros(3), 1, 5.0)
+    Tensor([0. 5. 0.], device=cpu0)
+    """
     return apply(sh.SetSubtensor(_unwrap_index(index)), inp, value)
 
 
@@ -303,7 +340,12 @@ def repeat(inp, repeats: int, axis=None) -> Tensor:
 
 
 def tile(inp, reps) -> Tensor:
-    """Repeat the whole tensor ``reps[i]`` times along each axis."""
+    """Repeat the whole tensor ``reps[i]`` times along each axis.
+
+    >>> tile(Tensor([1, 2]), (2, 2))
+    Tensor([[1 2 1 2]
+     [1 2 1 2]], dtype=int32, device=cpu0)
+    """
     reps = _shape(reps)
     x = inp
     shape = np.shape(x)
