@@ -11,7 +11,8 @@ Backward (training, so mean and var depend on x), with sg = sum(g), sgx = sum(g 
     dweight = sgx    dbias = sg    dx = weight * invstd * (g - sg/M - xhat * sgx/M)
 
 In eval mode mean/var are constants, so dx = g * weight * invstd. Nothing but x and two (C,)
-vectors is kept for backward: xhat is recomputed on the fly. Sums accumulate in float64.
+vectors is kept for backward: xhat is recomputed on the fly. Sums accumulate in float64; the
+per-element work stays in float32 (per-channel constants are folded first).
 Loops run in parallel over channels (one channel's values are N strips of L contiguous floats).
 """
 import numpy as np
@@ -80,22 +81,24 @@ def batch_norm_backward(g, x, mean, invstd, weight, training):
     dweight = np.empty(C, np.float32)
     dbias = np.empty(C, np.float32)
     for c in prange(C):
-        m, s = mean[c], invstd[c]
+        m, s = np.float32(mean[c]), invstd[c]
         sg = 0.0
-        sgx = 0.0
+        sgd = 0.0  # sum(g * (x - mean)); sum(g * xhat) = sgd * invstd
         for n in range(N):
             for i in range(L):
                 gi = g[n, c, i]
                 sg += gi
-                sgx += gi * (x[n, c, i] - m) * s
-        dweight[c] = sgx
+                sgd += gi * (x[n, c, i] - m)
+        dweight[c] = sgd * s
         dbias[c] = sg
-        k = weight[c] * s
+        # dx = k*g - k*sg/M - k*s*s*sgd/M * (x - mean), evaluated in float32
+        k = np.float32(weight[c] * s)
         if training:
-            a, b = sg / M, sgx / M
+            shift = np.float32(-weight[c] * s * sg / M)
+            slope = np.float32(-weight[c] * s * s * s * sgd / M)
             for n in range(N):
                 for i in range(L):
-                    dx[n, c, i] = k * (g[n, c, i] - a - (x[n, c, i] - m) * s * b)
+                    dx[n, c, i] = k * g[n, c, i] + slope * (x[n, c, i] - m) + shift
         else:
             for n in range(N):
                 for i in range(L):
