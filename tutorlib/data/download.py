@@ -133,6 +133,15 @@ def extract_members(archive: str, members: dict) -> None:
 
     Only the named regular files are read, so paths inside the archive can never escape the
     destination; each destination is written atomically.
+
+    >>> import io, os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with tarfile.open(os.path.join(folder, "a.tgz"), "w:gz") as tar:
+    ...     info = tarfile.TarInfo("inner/x.txt"); info.size = 2
+    ...     tar.addfile(info, io.BytesIO(b"hi"))
+    >>> extract_members(os.path.join(folder, "a.tgz"), {"inner/x.txt": os.path.join(folder, "x")})
+    >>> open(os.path.join(folder, "x"), "rb").read()
+    b'hi'
     """
     try:
         with tarfile.open(archive, "r:*") as tar:

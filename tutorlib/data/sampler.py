@@ -10,7 +10,13 @@ from ._seed import fresh_seed
 
 
 class Sampler(ABC):
-    """Anything the ``DataLoader`` can iterate to get batches of indices."""
+    """Anything the ``DataLoader`` can iterate to get batches of indices.
+
+    >>> class EvensFirst(Sampler):
+    ...     def __iter__(self): return iter([[0, 2], [1, 3]])
+    >>> list(EvensFirst())
+    [[0, 2], [1, 3]]
+    """
 
     @abstractmethod
     def __iter__(self):
@@ -25,6 +31,12 @@ class MapSampler(Sampler):
     ``np.random.RandomState`` seeded with ``seed`` (MegEngine draws from the same kind, so a
     seeded ``RandomSampler`` gives MegEngine's order). Without ``seed`` the seed comes from the
     library's global generator: ``tutorlib.random.seed(n)`` beforehand makes runs repeatable.
+    Subclasses define ``sample()``, the list of one epoch's indices.
+
+    >>> class Backwards(MapSampler):
+    ...     def sample(self): return range(len(self.dataset) - 1, -1, -1)
+    >>> list(Backwards(range(5), batch_size=2)), len(Backwards(range(5), batch_size=2))
+    ([[4, 3], [2, 1], [0]], 3)
     """
 
     def __init__(self, dataset, batch_size=1, drop_last=False, num_samples=None, seed=None):

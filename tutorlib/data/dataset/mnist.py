@@ -19,6 +19,13 @@ def read_idx(path: str) -> np.ndarray:
 
     IDX: 2 zero bytes, a type byte (0x08 = uint8), the number of dimensions, each dimension as a
     big-endian uint32, then the values. A truncated or damaged file raises ``CorruptFileError``.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte.gz")
+    >>> header = bytes([0, 0, 8, 1]) + struct.pack(">I", 3)    # uint8, 1 dimension of 3
+    >>> _ = open(path, "wb").write(gzip.compress(header + bytes([7, 2, 1])))
+    >>> read_idx(path)
+    array([7, 2, 1], dtype=uint8)
     """
     try:
         with open(path, "rb") as f:

@@ -40,13 +40,24 @@ def dataset_folder(root, name: str) -> str:
 
 
 def missing_files(folder: str, names) -> list:
-    """Full paths of the files ``names`` (relative to ``folder``) that do not exist."""
+    """Full paths of the files ``names`` (relative to ``folder``) that do not exist.
+
+    >>> missing_files("/nonexistent", ["a.gz"])
+    ['/nonexistent/a.gz']
+    """
     paths = [os.path.join(folder, name) for name in names]
     return [p for p in paths if not os.path.isfile(p)]
 
 
 def missing_message(dataset: str, paths, how_to_get: str) -> str:
-    """The text of a missing-data error: which files, where they go, where to get them."""
+    """The text of a missing-data error: which files, where they go, where to get them.
+
+    >>> print(missing_message("Toy", ["/data/toy/a.gz"], "Get it from http://example.org/a.gz"))
+    Toy: missing data files:
+      /data/toy/a.gz
+    Get it from http://example.org/a.gz
+    Put the files at exactly these paths, ...
+    """
     listing = "\n".join(f"  {p}" for p in paths)
     return (f"{dataset}: missing data files:\n{listing}\n{how_to_get}\n"
             "Put the files at exactly these paths, or point root= or the TUTORLIB_DATA "

@@ -18,7 +18,13 @@ from ..collator import Collator
 
 
 class Transform(ABC):
-    """Changes one sample (``apply``); ``apply_batch`` maps it over a list of samples."""
+    """Changes one sample (``apply``); ``apply_batch`` maps it over a list of samples.
+
+    >>> class Double(Transform):
+    ...     def apply(self, input): return input * 2
+    >>> Double().apply_batch([1, 2])
+    (2, 4)
+    """
 
     @abstractmethod
     def apply(self, input):
@@ -57,7 +63,13 @@ def _restack(samples):
 
 
 def apply_stacked(transform, batch):
-    """``transform.apply_stacked(batch)`` if it has one, else per sample and stacked again."""
+    """``transform.apply_stacked(batch)`` if it has one, else per sample and stacked again.
+
+    >>> class Double(Transform):
+    ...     def apply(self, input): return (input[0] * 2, input[1])
+    >>> apply_stacked(Double(), (np.array([1, 2]), np.array([7, 8])))
+    (array([2, 4]), array([7, 8]))
+    """
     if hasattr(transform, "apply_stacked"):
         return transform.apply_stacked(batch)
     return _restack(transform.apply_batch(_unstack(batch)))
@@ -128,6 +140,12 @@ class RandomTransform(VisionTransform):
     applying a ``Compose`` sample by sample or stacked gives identical results. The
     ``DataLoader`` calls ``reseed(epoch, batch)`` before each batch: augmentations then depend
     only on (seed, epoch, batch), not on how many worker processes load the data.
+
+    >>> class Noise(RandomTransform):
+    ...     def _apply_image(self, image): return image + self.rng.normal(size=image.shape)
+    >>> a, b = Noise(seed=1), Noise(seed=1)
+    >>> bool((a.apply(np.zeros((2, 2, 1))) == b.apply(np.zeros((2, 2, 1)))).all())
+    True
     """
 
     def __init__(self, seed=None, *, order=None):

@@ -51,24 +51,40 @@ def _finish(image, dtype):
 
 
 def brightness(image, alpha):
-    """Scale all pixel values by ``alpha``."""
+    """Scale all pixel values by ``alpha``.
+
+    >>> brightness(np.array([[[10, 200, 250]]], np.uint8), 1.2)
+    array([[[ 12, 240, 255]]], dtype=uint8)
+    """
     return _finish(image.astype(np.float32) * alpha, image.dtype)
 
 
 def contrast(image, alpha):
-    """Blend with the image's mean grey level: ``alpha < 1`` flattens, ``> 1`` stretches."""
+    """Blend with the image's mean grey level: ``alpha < 1`` flattens, ``> 1`` stretches.
+
+    >>> contrast(np.array([[[0, 0, 0]], [[200, 200, 200]]], np.uint8), 0.5)[:, 0, 0]
+    array([ 50, 150], dtype=uint8)
+    """
     x = image.astype(np.float32)
     return _finish(x * alpha + F.to_gray(x).mean() * (1 - alpha), image.dtype)
 
 
 def saturation(image, alpha):
-    """Blend each pixel with its own grey level: ``alpha = 0`` gives a grey image."""
+    """Blend each pixel with its own grey level: ``alpha = 0`` gives a grey image.
+
+    >>> saturation(np.array([[[255, 0, 0]]], np.uint8), 0.0)   # blue -> its grey level
+    array([[[29, 29, 29]]], dtype=uint8)
+    """
     x = image.astype(np.float32)
     return _finish(x * alpha + F.to_gray(x) * (1 - alpha), image.dtype)
 
 
 def hue(image, alpha):
-    """Turn the hue by ``alpha`` of a full circle (a 3-channel image; grey images are unchanged)."""
+    """Turn the hue by ``alpha`` of a full circle (a 3-channel image; grey images are unchanged).
+
+    >>> hue(np.array([[[255, 0, 0]]], np.uint8), 1 / 3)   # a third of a turn: B -> G
+    array([[[  0, 255,   0]]], dtype=uint8)
+    """
     if image.shape[-1] != 3:
         return image
     return _finish(image.astype(np.float32) @ F.hue_rotation(2 * np.pi * alpha).T, image.dtype)
