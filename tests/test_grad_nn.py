@@ -149,3 +149,29 @@ def test_indexing_one_hot(shape, seed, data):
     index = np.random.default_rng(seed).integers(0, shape[axis], shape[:axis] + shape[axis + 1:])
     keepdims = data.draw(st.booleans())
     gradcheck(lambda t: F.nn.indexing_one_hot(t, index, axis, keepdims), rand(shape, seed))
+
+
+@pytest.mark.parametrize("ndim, axis", [(1, 0), (2, 1), (3, 0), (4, 1)])
+def test_softmax_default_axis(ndim, axis):
+    y = F.softmax(tl.Tensor(rand((2,) * ndim, 0))).numpy()
+    np.testing.assert_allclose(y.sum(axis=axis), 1.0, rtol=1e-6)
+
+
+def test_batch_norm_not_inplace_returns_new_stats_and_keeps_buffers():
+    x = tl.Tensor(rand((4, 2, 3), 0))
+    mean, var = tl.Tensor(np.zeros((1, 2, 1))), tl.Tensor(np.ones((1, 2, 1)))
+    out, new_mean, new_var = F.nn.batch_norm(x, mean, var, training=True, inplace=False)
+    assert mean.numpy().tolist() == [[[0.0], [0.0]]] and var.numpy().ravel().tolist() == [1, 1]
+    batch = x.numpy().transpose(1, 0, 2).reshape(2, -1)
+    np.testing.assert_allclose(new_mean.numpy().ravel(), 0.1 * batch.mean(1), rtol=1e-5)
+    np.testing.assert_allclose(new_var.numpy().ravel(), 0.9 + 0.1 * batch.var(1, ddof=1), rtol=1e-5)
+    np.testing.assert_allclose(out.numpy(), F.nn.batch_norm(x, training=True).numpy())
+
+
+def test_dropout_is_identity_when_not_training_and_keeps_the_expected_fraction():
+    x = tl.Tensor(np.ones((200, 50)))
+    assert F.nn.dropout(x, 0.4, training=False) is x
+    tl.random.seed(0)
+    y = F.nn.dropout(x, 0.4).numpy()
+    assert set(np.unique(y).tolist()) == {0.0, np.float32(1 / 0.6)}
+    assert abs((y > 0).mean() - 0.6) < 0.02

@@ -94,3 +94,10 @@ def test_matmul_transposed_gradients(ta, tb):
 def test_dot_gradient():
     gradcheck(F.dot, rand((5,), 0), rand((5,), 1))
 
+
+
+@SETTINGS
+@given(case=shape_and_axis(), seed=seeds)
+def test_normalize_gradient(case, seed):
+    shape, axis = case
+    gradcheck(lambda t: F.normalize(t, axis=axis), rand(shape, seed, away_from=0))

@@ -307,3 +307,12 @@ def test_topk_accuracy():
     expected = tuple(float((top[:, :k] == target[:, None]).any(1).mean()) for k in (1, 5))
     assert F.topk_accuracy(tl.Tensor(logits), tl.Tensor(target), topk=(1, 5)) == expected
     assert F.topk_accuracy(tl.Tensor(logits), tl.Tensor(target)) == expected[0]
+
+
+def test_dot_normalize_sort_topk():
+    torch_parity(F.dot, torch.dot, rand((5,), 0), rand((5,), 1))
+    torch_parity(lambda t: F.normalize(t, axis=1), lambda t: TF.normalize(t, dim=1), rand((3, 4), 2))
+    x = np.random.default_rng(3).permutation(12).reshape(3, 4) * 0.5
+    torch_parity(lambda t: F.sort(t)[0], lambda t: torch.sort(t, 1)[0], x)
+    torch_parity(lambda t: F.topk(t, 2)[0], lambda t: torch.topk(t, 2, 1)[0], x)
+    np.testing.assert_array_equal(F.topk(tl.Tensor(x), 2)[1].numpy(), torch.topk(torch.tensor(x), 2)[1])
