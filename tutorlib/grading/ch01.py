@@ -13,7 +13,6 @@ import numpy as np
 from tutorlib.grading import CheckFailure, exercise
 from tutorlib.grading.compare import as_array, describe
 
-
 # --- square loss ---------------------------------------------------------------------------------
 
 def reference_square_loss(pred, target):
@@ -134,7 +133,7 @@ def _compare_run(fit_line, t, x, y, lr, epochs):
     call = f"fit_line(x, y, lr={lr}, epochs={epochs}) on {len(x)} synthetic points"
     got = _as_pair(fit_line(x.copy(), y.copy(), lr, epochs), call)
     want = gradient_descent_line(x, y, lr, epochs)
-    tol = dict(rtol=2e-4, atol=2e-4)
+    tol = {"rtol": 2e-4, "atol": 2e-4}
     if np.allclose(got, want, **tol):
         t.passed(f"{call} gives the same w, b as gradient descent")
         return
