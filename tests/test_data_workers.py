@@ -116,3 +116,18 @@ def test_workers_start_safely_after_parallel_numba():
     batches = list(DataLoader(ds, SequentialSampler(ds, batch_size=8), num_workers=2))
     assert [b[1][0] for b in batches] == [0, 8, 16, 24]
     assert_no_workers_left()
+
+
+def test_a_class_workers_cannot_import_is_explained(monkeypatch):
+    import sys
+
+    class Ghost(ArrayDataset):  # like a class defined in a notebook: lives only in __main__
+        pass
+
+    Ghost.__module__, Ghost.__qualname__ = "__main__", "Ghost"
+    monkeypatch.setattr(sys.modules["__main__"], "Ghost", Ghost, raising=False)
+    ds = Ghost(np.zeros((4, 2)))
+    it = iter(DataLoader(ds, SequentialSampler(ds, batch_size=2), num_workers=1))
+    with pytest.raises(RuntimeError, match="(?s)failed to start.*notebook.*Ghost"):
+        next(it)
+    assert_no_workers_left(it.workers)

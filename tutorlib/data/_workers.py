@@ -35,7 +35,6 @@ def _worker_loop(tasks, results, done):
     """Body of a worker: unpickle (dataset, transform, collator) from the first message, then
     turn tasks ``(k, key, indices, samples)`` into results ``(k, batch, error)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
-    results.cancel_join_thread()  # exiting must never wait for the main process to read
     parent = mp.parent_process()
     payload = _next_task(tasks, done, parent)
     if payload is None:
@@ -43,7 +42,7 @@ def _worker_loop(tasks, results, done):
     try:
         dataset, transform, collator = pickle.loads(payload)
     except Exception:  # noqa: BLE001  (the main process re-raises it)
-        results.put((None, None, traceback.format_exc()))
+        results.put((None, None, traceback.format_exc()))  # flushed before the worker exits
         return
     while (task := _next_task(tasks, done, parent)) is not None:
         k, key, indices, samples = task
@@ -55,6 +54,7 @@ def _worker_loop(tasks, results, done):
             results.put((k, batch, None))
         except Exception:  # noqa: BLE001  (the main process re-raises it)
             results.put((k, None, traceback.format_exc()))
+    results.cancel_join_thread()  # stopping: don't wait for anyone to read unsent batches
 
 
 def _shutdown(workers, task_queues, results, done):
@@ -153,7 +153,10 @@ class WorkerIterator:
                                        f"{self._timeout} s") from None
                 continue
             if error is not None:
-                what = "to start" if j is None else f"on batch {j}"
+                what = f"on batch {j}" if j is not None else (
+                    "to start (it could not load the dataset/transform/collator: classes "
+                    "defined in a notebook or with `python -c` cannot be imported by a spawned "
+                    "process; move them into a .py module)")
                 raise RuntimeError(f"DataLoader worker failed {what}:\n{error}")
             self._ready[j] = batch
         return self._ready.pop(k)
@@ -163,7 +166,7 @@ class WorkerIterator:
             if not w.is_alive():
                 raise RuntimeError(
                     f"DataLoader worker (pid {w.pid}) exited unexpectedly with exit code "
-                    f"{w.exitcode} (killed, or out of memory?).")
+                    f"{w.exitcode}.")
 
     def close(self):
         """Stop the workers now (safe to call more than once)."""
