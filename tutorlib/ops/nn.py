@@ -295,8 +295,9 @@ class SoftmaxCrossEntropy(Op):
 
     def forward(self, logits, labels):
         axis = self._check(logits, labels)
-        moved = np.moveaxis(logits, axis, -1)
-        self.moved_shape, self.axis_used, self.labels_shape = moved.shape, axis, labels.shape
+        self.last = axis == logits.ndim - 1  # the usual (N, C) case: nothing to move
+        moved = logits if self.last else np.moveaxis(logits, axis, -1)
+        self.moved_shape, self.axis_used = moved.shape, axis
         self.labels = np.ascontiguousarray(labels, dtype=np.int32).reshape(-1)
         loss, self.prob = softmax.softmax_cross_entropy_forward(
             _f32(moved).reshape(-1, moved.shape[-1]), self.labels, self.ls)
@@ -313,7 +314,8 @@ class SoftmaxCrossEntropy(Op):
             scale = float(g) / max(m, 1) if self.reduction == "mean" else float(g)
             g_rows = np.full(m, scale, np.float32)
         dx = softmax.softmax_cross_entropy_backward(self.prob, self.labels, self.ls, g_rows)
-        return np.moveaxis(dx.reshape(self.moved_shape), -1, self.axis_used), None
+        dx = dx.reshape(self.moved_shape)
+        return (dx if self.last else np.moveaxis(dx, -1, self.axis_used)), None
 
 
 class Linear(Op):
