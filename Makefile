@@ -38,7 +38,7 @@ test: setup
 	    tests tutorlib notebooks solutions
 
 book: setup
-	$(PY) -m tutorlib.course book
+	$(PY) book/build.py
 
 bench: setup
 	$(PY) benchmarks/train_step.py

@@ -1,0 +1,208 @@
+"""The course book (``make book``, book/build.py): it builds from the stored outputs with warnings
+as errors, loads nothing from the network, and in headless Chromium with the network cut off its
+pages show typeset maths, their images and every chapter in the sidebar."""
+
+import collections
+import doctest
+import html.parser
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "build.py")
+build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build)
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--proxy-server=127.0.0.1:9",  # a closed port: every http(s) request fails, as offline
+    "--virtual-time-budget=30000",  # let MathJax finish before the DOM is dumped
+]
+
+
+def chapters(folder: str) -> list[str]:
+    return [path.stem for path in sorted((ROOT / folder).glob(build.CHAPTER_GLOB))]
+
+
+def notebook_json(*markdown: str) -> str:
+    return nbformat.writes(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(text) for text in markdown]))
+
+
+def test_build_script_doctests():
+    assert doctest.testmod(build).failed == 0
+
+
+def test_widgets_become_what_they_showed():
+    image = {"output_type": "display_data", "metadata": {},
+             "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}}
+    models = {  # interact(f, k=(1, 5)) and a tqdm bar, as a notebook stores them
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_k", "IPY_MODEL_out"]}},
+        "k": {"model_name": "IntSliderModel", "state": {"description": "k", "value": 2}},
+        "out": {"model_name": "OutputModel", "state": {"outputs": [image]}},
+        "bar": {"model_name": "HBoxModel", "state": {"children": [
+            "IPY_MODEL_label", "IPY_MODEL_progress", "IPY_MODEL_rate"]}},
+        "label": {"model_name": "HTMLModel", "state": {"value": "epochs: 100%"}},
+        "progress": {"model_name": "FloatProgressModel", "state": {
+            "_view_name": "ProgressView", "value": 5.0, "min": 0.0, "max": 5.0}},
+        "rate": {"model_name": "HTMLModel", "state": {"value": "5/5 [00:01&lt;00:00]"}},
+    }
+
+    def view(model_id):
+        return {"output_type": "display_data", "metadata": {}, "data": {
+            build.WIDGET_VIEW: {"model_id": model_id}, "text/plain": "fallback"}}
+
+    notebook = {"metadata": {"widgets": {build.WIDGET_STATE: {"state": models}}}, "cells": [
+        {"cell_type": "code", "outputs": [view("box"), view("bar"), view("unsaved")]}]}
+    outputs = build.static_widgets(notebook)["cells"][0]["outputs"]
+    assert [output["data"] for output in outputs] == [
+        {"text/plain": "k: 2"}, image["data"],
+        {"text/plain": "epochs: 100% |██████████| 5/5 [00:01<00:00]"},
+        {"text/plain": "fallback"}]
+    assert "widgets" not in notebook["metadata"]
+
+
+@pytest.mark.parametrize("lesson, builds", [
+    (notebook_json("# Chapter 0\n\nMaths $x^2$ and a table:\n\n| a | b |\n|---|---|\n| 1 | 2 |"),
+     True),
+    (notebook_json("# Chapter 0", "See [chapter 1](ch01-missing.ipynb)."), False),  # a warning
+    ('{"cells": [', False),  # a broken notebook
+], ids=["good", "warning", "invalid-json"])
+def test_tiny_book_fails_on_a_warning_or_a_broken_notebook(tmp_path, monkeypatch, lesson, builds):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "ch00-tiny.ipynb").write_text(lesson)
+    monkeypatch.setattr(build, "API_MODULES", [])  # fast; the course book has the API pages
+    status = build.main(["--root", str(tmp_path), "--out", str(tmp_path)])
+    assert (status == 0) is builds
+    assert (tmp_path / "_build" / "src" / "_toc.yml").read_text().count("file:") == 1
+
+
+@pytest.fixture(scope="module")
+def course_book(tmp_path_factory) -> Path:
+    """The course's book, built by book/build.py into a temporary folder; its html/ folder."""
+    out = tmp_path_factory.mktemp("book")
+    assert build.main(["--out", str(out)]) == 0, "the book does not build: see the warnings"
+    return out / "_build" / "html"
+
+
+class PageParser(html.parser.HTMLParser):
+    """Collects a page's tags, resource URLs, sidebar links and its text outside code."""
+
+    HIDDEN = frozenset({"script", "style", "pre", "code"})
+    VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                      "source", "track", "wbr"})
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.tags = collections.Counter()
+        self.resources, self.images, self.nav_links, self.text = [], [], [], []
+        self.open, self.nav_depth = [], 0
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags[tag] += 1
+        if tag not in self.VOID:
+            self.open.append(tag)
+        if tag == "nav" and "bd-docs-nav" in (attrs.get("class") or ""):
+            self.nav_depth = len(self.open)
+        if tag == "img" and attrs.get("src"):
+            self.images.append(attrs["src"])
+        if tag in {"img", "script"} and attrs.get("src"):
+            self.resources.append(attrs["src"])
+        if tag == "link" and attrs.get("rel") in {"stylesheet", "preload"}:
+            self.resources.append(attrs["href"])
+        if tag == "a" and self.nav_depth and attrs.get("href"):
+            self.nav_links.append(attrs["href"].split("#")[0])
+
+    def handle_endtag(self, tag):
+        if tag in self.open:
+            while self.open.pop() != tag:
+                pass
+        if len(self.open) < self.nav_depth:
+            self.nav_depth = 0
+
+    def handle_data(self, data):
+        if not self.HIDDEN & set(self.open):
+            self.text.append(data)
+
+
+def test_pages_load_nothing_from_the_network(course_book):
+    pages = sorted(course_book.rglob("*.html"))
+    assert len(pages) > 5
+    for page in pages:
+        remote = [url for url in PageParser(page.read_text()).resources
+                  if re.match(r"(https?:)?//", url)]
+        assert not remote, f"{page.relative_to(course_book)} loads {remote}"
+    assert (course_book / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    """``dump(page)``: the DOM of a built page after its scripts ran, from headless Chromium."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed; .ci/run installs it")
+        pytest.skip("chromium is not installed (apt-get install chromium); CI runs this test")
+    profile = tmp_path_factory.mktemp("chromium")
+
+    def dump(page: Path) -> PageParser:
+        result = subprocess.run(
+            [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+             page.as_uri()], check=False, capture_output=True, text=True, timeout=180)
+        assert result.returncode == 0 and "</html>" in result.stdout, result.stderr[-3000:]
+        return PageParser(result.stdout)
+
+    return dump
+
+
+def assert_images_load(page: PageParser, folder: Path) -> None:
+    for src in page.images:
+        with Image.open(folder / src) as image:
+            assert image.width > 0 and image.height > 0, src
+            image.verify()
+
+
+def test_index_page_lists_every_chapter(course_book, chromium):
+    page = chromium(course_book / "index.html")  # redirects to intro.html
+    text = " ".join(page.text)
+    assert "make lab" in text and "tutorlib-course grade" in text
+    expected = ([f"notebooks/{stem}.html" for stem in chapters("notebooks")]
+                + [f"exercises/{stem}.html" for stem in chapters("exercises")])
+    assert [link for link in page.nav_links if link in expected] == expected  # chapter order
+    assert "api/tutorlib.functional.html" in page.nav_links
+    assert_images_load(page, course_book)
+
+
+def lesson_with_plot_and_maths() -> str:
+    for stem in chapters("notebooks"):
+        notebook = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+        has_plot = any("image/png" in output.get("data", {})
+                       for cell in notebook.cells for output in cell.get("outputs", []))
+        has_maths = any(cell.cell_type == "markdown" and "$" in cell.source
+                        for cell in notebook.cells)
+        if has_plot and has_maths:
+            return stem
+    pytest.skip("no lesson in notebooks/ has both a plot and maths yet")
+
+
+def test_chapter_shows_typeset_maths_and_plots(course_book, chromium):
+    stem = lesson_with_plot_and_maths()
+    page = chromium(course_book / "notebooks" / f"{stem}.html")
+    text = "".join(page.text)
+    raw_maths = [m for m in (r"\(", r"\[", "$$") if m in text]
+    assert not raw_maths, f"{stem}: maths left untypeset ({raw_maths})"
+    assert page.tags["mjx-container"] > 0, f"{stem}: MathJax did not run"
+    plots = [src for src in page.images if src.startswith("../_images/")]
+    assert plots, f"{stem}: no plot on the page"
+    assert_images_load(page, course_book / "notebooks")
