@@ -129,3 +129,8 @@ def test_sort_and_topk_values_are_differentiable():
     x = np.random.default_rng(8).permutation(12).reshape(3, 4) * 0.5
     gradcheck(lambda t: F.sort(t, descending=True)[0], x)
     gradcheck(lambda t: F.topk(t, 2)[0], x)
+
+
+def test_set_subtensor_with_a_broadcast_value():
+    gradcheck(lambda t, v: F.set_subtensor(t, (slice(None), slice(1, 3)), v) * 2,
+              rand((3, 4), 0), rand((1, 2), 1))

@@ -99,14 +99,12 @@ class SetSubtensor(Op):
         except ValueError:
             raise ValueError(f"setitem: cannot assign a value of shape {np.shape(v)} to "
                              f"x[{self.index!r}] of shape {x[self.index].shape}") from None
-        self.vshape = np.shape(v)
         return out
 
     def backward(self, g):
         gx = np.array(g, copy=True)
         gx[self.index] = 0
-        gv = g[self.index]
-        return gx, gv if gv.shape == self.vshape else np.broadcast_to(gv, gv.shape)
+        return gx, g[self.index]      # the engine sums a broadcast value's gradient back
 
 
 class Concat(Op):
