@@ -4,11 +4,12 @@ Binary ops get mutually broadcastable shapes, so the engine's sum-back-to-shape 
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from helpers import gradcheck, rand
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import tutorlib.functional as F
-from helpers import gradcheck, rand
 
 SETTINGS = settings(max_examples=15, deadline=None)
 shapes = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)

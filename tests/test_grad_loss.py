@@ -1,11 +1,12 @@
 """Finite-difference gradient checks of every loss, for every reduction."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from helpers import gradcheck, rand
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
 import tutorlib.functional as F
-from helpers import gradcheck, rand
 
 SETTINGS = settings(max_examples=15, deadline=None)
 seeds = st.integers(0, 2**16)

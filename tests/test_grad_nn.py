@@ -2,12 +2,13 @@
 batch_norm, dropout, indexing_one_hot. Ops backed by float32 kernels are checked in float32."""
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from helpers import gradcheck, rand
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
 import tutorlib as tl
 import tutorlib.functional as F
-from helpers import gradcheck, rand
 
 SETTINGS = settings(max_examples=15, deadline=None)
 seeds = st.integers(0, 2**16)
@@ -105,7 +106,7 @@ def test_pools(case, seed):
     x = _distinct((1, 2) + hw, seed)
     gradcheck(lambda t: F.max_pool2d(t, k, stride, padding), x, float64=False)
     for mode in ("average", "average_count_exclude_padding"):
-        gradcheck(lambda t: F.avg_pool2d(t, k, stride, padding, mode=mode), x, float64=False)
+        gradcheck(lambda t, m=mode: F.avg_pool2d(t, k, stride, padding, mode=m), x, float64=False)
 
 
 @settings(max_examples=10, deadline=None)

@@ -5,10 +5,10 @@ Conventions that differ: MegEngine's batch-norm momentum 0.9 is PyTorch's 0.1, a
 """
 import numpy as np
 import pytest
+from helpers import autodiff_grads, rand, torch_parity
 
 import tutorlib as tl
 import tutorlib.functional as F
-from helpers import autodiff_grads, rand, torch_parity
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional

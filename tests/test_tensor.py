@@ -1,10 +1,10 @@
 """Tensor behaviour that MegEngine users rely on: dtypes, repr, attributes, indexing, operators."""
 import numpy as np
 import pytest
+from helpers import autodiff_grads
 
 import tutorlib as tl
 import tutorlib.functional as F
-from helpers import autodiff_grads
 
 
 @pytest.mark.parametrize("data, dtype", [
