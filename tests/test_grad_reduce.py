@@ -6,6 +6,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
+import tutorlib as tl
 import tutorlib.functional as F
 
 SETTINGS = settings(max_examples=15, deadline=None)
@@ -102,3 +103,18 @@ def test_dot_gradient():
 def test_normalize_gradient(case, seed):
     shape, axis = case
     gradcheck(lambda t: F.normalize(t, axis=axis), rand(shape, seed, away_from=0))
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reducing_axis_0_of_a_scalar_is_the_identity(name):
+    x = np.asarray(0.7)
+    fn = REDUCTIONS[name]
+    y = fn(tl.Tensor(x), axis=0, keepdims=False)
+    expected = {"var": 0.0, "std": 0.0}.get(name, 0.7)
+    assert y.shape == () and y.item() == pytest.approx(expected)
+    if name not in ("var", "std"):
+        gradcheck(lambda t: fn(t, axis=0, keepdims=False), x)
+
+
+def test_softmax_of_a_scalar():
+    assert F.softmax(tl.Tensor(3.0)).item() == 1.0

@@ -20,7 +20,7 @@ def normalize_axis(axis, ndim: int, op: str):
         if not -ndim <= a < max(ndim, 1):
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(int(a) % max(ndim, 1))
-    return tuple(sorted(set(out)))
+    return tuple(sorted(set(out))) if ndim else ()     # axis 0 of a scalar: nothing to reduce
 
 
 def _expand(g, shape, axes, keepdims):
