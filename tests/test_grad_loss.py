@@ -85,3 +85,16 @@ def test_megengine_documented_values():
     logits = tl.Tensor([[1.0, 2.0, 3.0]])
     np.testing.assert_allclose(F.nn.cross_entropy(logits, tl.Tensor([2])).item(),
                                np.log(np.exp([1, 2, 3]).sum()) - 3, rtol=1e-6)
+
+
+@pytest.mark.parametrize("with_logits", [True, False])
+def test_cross_entropy_label_smoothing_value(with_logits):
+    """(1 - ls)·(-log p[label]) + ls·mean_c(-log p_c), computed here directly in numpy."""
+    import tutorlib as tl
+    logits = rand((3, 4), 0)
+    labels = np.array([0, 3, 1], np.int32)
+    logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    expected = np.mean(0.8 * -logp[np.arange(3), labels] + 0.2 * -logp.mean(1))
+    pred = tl.Tensor(logits if with_logits else np.exp(logp))
+    loss = F.nn.cross_entropy(pred, tl.Tensor(labels), with_logits=with_logits, label_smooth=0.2)
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
