@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from xml.etree import ElementTree
 
 import nbformat
 import pytest
@@ -167,7 +168,11 @@ def chromium(tmp_path_factory):
 
 
 def assert_images_load(page: PageParser, folder: Path) -> None:
+    """Every image of ``page`` (relative to ``folder``) is a valid SVG or a non-empty bitmap."""
     for src in page.images:
+        if src.endswith(".svg"):
+            assert ElementTree.parse(folder / src).getroot().tag.endswith("svg"), src
+            continue
         with Image.open(folder / src) as image:
             assert image.width > 0 and image.height > 0, src
             image.verify()
@@ -176,7 +181,7 @@ def assert_images_load(page: PageParser, folder: Path) -> None:
 def test_index_page_lists_every_chapter(course_book, chromium):
     page = chromium(course_book / "index.html")  # redirects to intro.html
     text = " ".join(page.text)
-    assert "make lab" in text and "tutorlib-course grade" in text
+    assert all(heading in text for heading in ("Install and run", "Exercises", "Grading"))
     expected = ([f"notebooks/{stem}.html" for stem in chapters("notebooks")]
                 + [f"exercises/{stem}.html" for stem in chapters("exercises")])
     assert [link for link in page.nav_links if link in expected] == expected  # chapter order
