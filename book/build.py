@@ -14,7 +14,8 @@ Jupyter Book 1 reads every source from one folder, so this script lays out
   in the book as soon as its notebook is.
 
 and then runs ``jupyter-book build --all -W -n --keep-going``, whose HTML lands in
-``book/_build/html``. The exit status is Jupyter Book's: non-zero on any warning or broken notebook.
+``book/_build/html``. The exit status is Jupyter Book's: non-zero on any warning or broken
+notebook.
 
     python book/build.py [--root REPO] [--out DIR]   # DIR/_build instead of book/_build
 """
@@ -41,12 +42,10 @@ PARTS = {"notebooks": "Lessons", "exercises": "Exercises"}  # folder: caption, i
 CHAPTER_GLOB = "ch[0-9][0-9]-*.ipynb"
 API_MODULES = [  # the public modules, in the order of the API reference
     "tutorlib", "tutorlib.functional", "tutorlib.functional.nn", "tutorlib.functional.loss",
-    "tutorlib.functional.metric", "tutorlib.module",
-    "tutorlib.optimizer", "tutorlib.autodiff", "tutorlib.data", "tutorlib.data.transform",
-    "tutorlib.random", "tutorlib.viz", "tutorlib.grading",
+    "tutorlib.functional.metric", "tutorlib.module", "tutorlib.optimizer", "tutorlib.autodiff",
+    "tutorlib.data", "tutorlib.data.transform", "tutorlib.random", "tutorlib.viz",
+    "tutorlib.grading",
 ]
-
-
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -205,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         filter(None, [str(BOOK.parent), os.environ.get("PYTHONPATH")]))}
     return subprocess.call([str(jupyter_book), "build", str(src), "--path-output", str(args.out),
                             "--all", "-W", "-n", "--keep-going"], env=env)
+
 
 if __name__ == "__main__":
     sys.exit(main())
