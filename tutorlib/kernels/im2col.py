@@ -22,16 +22,14 @@ matters when C is small (a first layer with C=1 would otherwise copy one float a
 Channels-last keeps the innermost copy contiguous, which is what makes these loops fast;
 ``to_padded_nhwc`` / ``from_padded_nhwc`` convert from and to tutorlib's NCHW tensors.
 
-The layout conversions run once per convolution and are parallel. The im2col/col2im loops are
-deliberately single-threaded: ``conv.py`` alternates them with OpenBLAS's threaded GEMM chunk by
-chunk, and on a 2-core machine an OpenMP pool (numba ``parallel=True``) and the OpenBLAS pool
-then spin-wait against each other, which measured 1.5-2x slower than the sum of the parts.
+Like all kernels here these loops are single-threaded; ``conv.py`` runs them between OpenBLAS's
+threaded GEMMs, chunk by chunk (see ``tutorlib/kernels/__init__.py``).
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def to_padded_nhwc(x, ph, pw):
     """NCHW ``x`` -> zero-padded NHWC copy of shape (N, H + 2ph, W + 2pw, C).
 
@@ -44,7 +42,7 @@ def to_padded_nhwc(x, ph, pw):
     N, C, H, W = x.shape
     Hp, Wp = H + 2 * ph, W + 2 * pw
     xp = np.zeros((N, Hp, Wp, C), np.float32)
-    for r in prange(N * H):
+    for r in range(N * H):
         n, h = r // H, r % H
         # one image row: read C contiguous rows of W floats, write into one (Wp, C) block,
         # which stays in L1 cache while it is filled column by column
@@ -54,7 +52,7 @@ def to_padded_nhwc(x, ph, pw):
     return xp
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def from_padded_nhwc(xp, ph, pw, out):
     """Crop the padding off NHWC ``xp`` and write it into NCHW ``out`` (returned).
 
@@ -64,7 +62,7 @@ def from_padded_nhwc(xp, ph, pw, out):
            [2., 3.]], dtype=float32)
     """
     N, C, H, W = out.shape
-    for r in prange(N * H):
+    for r in range(N * H):
         n, h = r // H, r % H
         for c in range(C):
             for w in range(W):

@@ -13,13 +13,13 @@ Backward (training, so mean and var depend on x), with sg = sum(g), sgx = sum(g 
 In eval mode mean/var are constants, so dx = g * weight * invstd. Nothing but x and two (C,)
 vectors is kept for backward: xhat is recomputed on the fly. Sums accumulate in float64; the
 per-element work stays in float32 (per-channel constants are folded first).
-Loops run in parallel over channels (one channel's values are N strips of L contiguous floats).
+Loops go channel by channel (one channel's values are N strips of L contiguous floats).
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def batch_stats(x):
     """Per-channel mean and biased variance of (N, C, L) ``x``, as float64 (C,) arrays.
 
@@ -29,7 +29,7 @@ def batch_stats(x):
     N, C, L = x.shape
     mean = np.empty(C)
     var = np.empty(C)
-    for c in prange(C):
+    for c in range(C):
         s = 0.0
         for n in range(N):
             for i in range(L):
@@ -45,7 +45,7 @@ def batch_stats(x):
     return mean, var
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def scale_shift(x, scale, shift):
     """y[:, c, :] = x[:, c, :] * scale[c] + shift[c] for (N, C, L) ``x``.
 
@@ -55,7 +55,7 @@ def scale_shift(x, scale, shift):
     """
     N, C, L = x.shape
     y = np.empty_like(x)
-    for p in prange(N * C):
+    for p in range(N * C):
         n, c = p // C, p % C
         a, b = scale[c], shift[c]
         for i in range(L):
@@ -63,7 +63,7 @@ def scale_shift(x, scale, shift):
     return y
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def batch_norm_backward(g, x, mean, invstd, weight, training):
     """Gradients (dx, dweight, dbias) of y = (x - mean) * invstd * weight + bias.
 
@@ -80,7 +80,7 @@ def batch_norm_backward(g, x, mean, invstd, weight, training):
     dx = np.empty_like(x)
     dweight = np.empty(C, np.float32)
     dbias = np.empty(C, np.float32)
-    for c in prange(C):
+    for c in range(C):
         m, s = np.float32(mean[c]), invstd[c]
         sg = 0.0
         sgd = 0.0  # sum(g * (x - mean)); sum(g * xhat) = sgd * invstd

@@ -9,11 +9,11 @@ computed once in Python::
 
 both clipped to [0, size) -- the clipped part is the zero padding, which max pooling ignores and
 "average_count_exclude_padding" leaves out of the count (``divisor=0``); mode "average" divides by
-the full window ``kh*kw`` instead. Loops run in parallel over the N*C planes, which never touch
-each other, so backward's scatter-add has no write races.
+the full window ``kh*kw`` instead. Each (n, c) plane is handled independently, one after the
+other (see ``tutorlib/kernels/__init__.py`` for why the kernels are single-threaded).
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
 def window_bounds(size, out, kernel, stride, pad):
@@ -36,7 +36,7 @@ def adaptive_bounds(size, out):
     return (o * size // out).astype(np.int32), (-((-(o + 1) * size) // out)).astype(np.int32)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def max_pool2d_forward(x, hs, he, ws, we):
     """Window maxima of NCHW ``x`` and the flat (h*W + w) index of each, for backward.
 
@@ -51,7 +51,7 @@ def max_pool2d_forward(x, hs, he, ws, we):
     OH, OW = hs.size, ws.size
     y = np.empty((N, C, OH, OW), np.float32)
     arg = np.empty((N, C, OH, OW), np.int32)
-    for p in prange(N * C):
+    for p in range(N * C):
         n, c = p // C, p % C
         for oh in range(OH):
             for ow in range(OW):
@@ -66,7 +66,7 @@ def max_pool2d_forward(x, hs, he, ws, we):
     return y, arg
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def max_pool2d_backward(g, arg, H, W):
     """Route each output gradient to the input element that was the window's max.
 
@@ -76,7 +76,7 @@ def max_pool2d_backward(g, arg, H, W):
     """
     N, C, OH, OW = g.shape
     gx = np.zeros((N, C, H, W), np.float32)
-    for p in prange(N * C):
+    for p in range(N * C):
         n, c = p // C, p % C
         for oh in range(OH):
             for ow in range(OW):
@@ -85,7 +85,7 @@ def max_pool2d_backward(g, arg, H, W):
     return gx
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def avg_pool2d_forward(x, hs, he, ws, we, divisor):
     """Window means of NCHW ``x``; ``divisor=0`` divides by the count of real (unpadded) inputs.
 
@@ -97,7 +97,7 @@ def avg_pool2d_forward(x, hs, he, ws, we, divisor):
     N, C = x.shape[:2]
     OH, OW = hs.size, ws.size
     y = np.empty((N, C, OH, OW), np.float32)
-    for p in prange(N * C):
+    for p in range(N * C):
         n, c = p // C, p % C
         for oh in range(OH):
             for ow in range(OW):
@@ -110,7 +110,7 @@ def avg_pool2d_forward(x, hs, he, ws, we, divisor):
     return y
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def avg_pool2d_backward(g, hs, he, ws, we, divisor, H, W):
     """Spread each output gradient evenly (÷ the same divisor) over its window.
 
@@ -121,7 +121,7 @@ def avg_pool2d_backward(g, hs, he, ws, we, divisor, H, W):
     """
     N, C, OH, OW = g.shape
     gx = np.zeros((N, C, H, W), np.float32)
-    for p in prange(N * C):
+    for p in range(N * C):
         n, c = p // C, p % C
         for oh in range(OH):
             for ow in range(OW):
