@@ -26,7 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # this checkout's tutorlib, installed or not
 RESULTS = os.path.join(HERE, "results", "train_step.json")
-THREADS = 2
+THREADS = int(os.environ.get("TRAIN_STEP_THREADS", "2"))  # workers inherit it from main()
 
 # name: (model, batch, input shape (C, H, W) or (features,), target ratio tutorlib / PyTorch)
 WORKLOADS = {
@@ -271,8 +271,9 @@ def gemm_worker():
 # --- orchestration ------------------------------------------------------------------------------
 
 def run(args, extra_env=None):
-    env = dict(os.environ, NUMBA_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS),
-               OMP_NUM_THREADS=str(THREADS), **(extra_env or {}))
+    n = str(THREADS)
+    env = dict(os.environ, TRAIN_STEP_THREADS=n, NUMBA_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n,
+               OMP_NUM_THREADS=n, **(extra_env or {}))
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, os.path.abspath(__file__), *args], env=env, check=False,
                          capture_output=True, text=True)
@@ -284,6 +285,7 @@ def run(args, extra_env=None):
 
 
 def main():
+    global THREADS
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", help="comma-separated workloads (default: all)")
     p.add_argument("--min-steps", type=int, default=10)
@@ -291,8 +293,11 @@ def main():
     p.add_argument("--repeat", type=int, default=2,
                    help="alternate tutorlib/torch runs this many times, keep each one's best median")
     p.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
+    p.add_argument("--threads", type=int, default=THREADS, help="threads for both frameworks (default 2)")
+    p.add_argument("--out", default=RESULTS, help="where to write the JSON results")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
+    THREADS = args.threads
     if args.worker:
         kind, *rest = args.worker
         if kind == "cold":
@@ -348,13 +353,13 @@ def main():
             print(f"  {k:<22}{v['total_s']:>6.2f} s / {v['wall_s']:.2f} s   "
                   f"(import {v['import_s']:.2f} s)")
 
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "w") as f:
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
         json.dump({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                    "threads": THREADS, "gemm_peak_gflops": peak, "workloads": rows,
                    "cold_start": cold}, f, indent=1)
-    print(f"\nwrote {os.path.relpath(RESULTS)}")
+    print(f"\nwrote {os.path.relpath(args.out)}")
 
 
 if __name__ == "__main__":
