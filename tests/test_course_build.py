@@ -134,3 +134,15 @@ def test_command_line_entry_point():
          str(DEMO / "solutions"), "--exercises", str(DEMO / "exercises")],
         capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "up to date" in out.stdout
+
+
+def test_generated_exercise_drops_solution_widget_state():
+    """Widget state saved by an executed solution (tqdm bars, sliders) is not copied to students."""
+    import nbformat
+
+    from tutorlib.course.build import generate
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1")]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    assert "widgets" not in generate(nb, "../solutions/ch09-demo.ipynb").metadata

@@ -39,6 +39,7 @@ def generate(solution: nbformat.NotebookNode, source: str) -> nbformat.NotebookN
             cell.metadata.pop(key, None)
         cells.append(cell)
     nb.cells = cells
+    nb.metadata.pop("widgets", None)   # widget state of the executed solution (tqdm bars, sliders)
     meta = {"generated": True, "source": source}
     chapter = chapter_of(solution, source)
     if chapter:
