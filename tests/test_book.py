@@ -96,25 +96,28 @@ def course_book(tmp_path_factory) -> Path:
 
 
 class PageParser(html.parser.HTMLParser):
-    """Collects a page's tags, resource URLs, sidebar links and its text outside code."""
+    """Collects a page's tags, resource URLs, sidebar links, its text outside code (``text``)
+    and its text outside code and maths (``prose``)."""
 
-    HIDDEN = frozenset({"script", "style", "pre", "code"})
+    CODE = frozenset({"script", "style", "pre", "code"})
     VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                       "source", "track", "wbr"})
 
     def __init__(self, page: str):
         super().__init__()
         self.tags = collections.Counter()
-        self.resources, self.images, self.nav_links, self.text = [], [], [], []
-        self.open, self.nav_depth = [], 0
+        self.resources, self.images, self.nav_links, self.text, self.prose = [], [], [], [], []
+        self.open, self.nav_depth = [], 0  # open: (tag, "code" | "math" | "")
         self.feed(page)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
         self.tags[tag] += 1
         if tag not in self.VOID:
-            self.open.append(tag)
-        if tag == "nav" and "bd-docs-nav" in (attrs.get("class") or ""):
+            self.open.append((tag, "code" if tag in self.CODE else "math" if "math" in classes
+                              else ""))
+        if tag == "nav" and "bd-docs-nav" in classes:
             self.nav_depth = len(self.open)
         if tag == "img" and attrs.get("src"):
             self.images.append(attrs["src"])
@@ -126,15 +129,18 @@ class PageParser(html.parser.HTMLParser):
             self.nav_links.append(attrs["href"].split("#")[0])
 
     def handle_endtag(self, tag):
-        if tag in self.open:
-            while self.open.pop() != tag:
+        if tag in (open_tag for open_tag, _ in self.open):
+            while self.open.pop()[0] != tag:
                 pass
         if len(self.open) < self.nav_depth:
             self.nav_depth = 0
 
     def handle_data(self, data):
-        if not self.HIDDEN & set(self.open):
+        kinds = {kind for _, kind in self.open}
+        if "code" not in kinds:
             self.text.append(data)
+            if "math" not in kinds:
+                self.prose.append(data)
 
 
 def test_pages_load_nothing_from_the_network(course_book):
@@ -145,6 +151,15 @@ def test_pages_load_nothing_from_the_network(course_book):
                   if re.match(r"(https?:)?//", url)]
         assert not remote, f"{page.relative_to(course_book)} loads {remote}"
     assert (course_book / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_no_latex_left_in_the_prose_of_chapter_pages(course_book):
+    """``\\frac`` or ``$$`` outside maths means MyST paired the dollars unlike Jupyter."""
+    pages = [f"{folder}/{stem}.html" for folder in build.PARTS for stem in chapters(folder)]
+    for page in pages:
+        prose = "".join(PageParser((course_book / page).read_text()).prose)
+        latex = re.search(r"\\[a-zA-Z]+|\$\$", prose)
+        assert latex is None, f"{page}: {prose[latex.start() - 60:latex.end() + 60]!r}"
 
 
 @pytest.fixture(scope="module")
