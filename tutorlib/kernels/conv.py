@@ -23,6 +23,8 @@ Paths (chosen by ``choose_path`` from the shapes and attributes):
     "im2col_rows"  one group, no horizontal dilation: im2col copies whole kernel rows (KW*C floats).
     "im2col"       everything else (groups, horizontal dilation): the general gather loop.
 """
+import threading
+
 import numpy as np
 
 from tutorlib.kernels.im2col import (
@@ -35,6 +37,20 @@ from tutorlib.kernels.im2col import (
 )
 
 CHUNK_BYTES = 32 << 20  # size of the column-matrix workspace per chunk
+_scratch = threading.local()  # per-thread reusable workspaces, see _workspace
+
+
+def _workspace(name, rows, cols):
+    """A reusable (rows, cols) float32 scratch matrix, one per name and thread.
+
+    A fresh multi-MB array is page-faulted in on every call, which measured as much as the copy
+    itself; the chunk workspaces never escape a call, so they are kept and reused instead.
+    """
+    buf = getattr(_scratch, name, None)
+    if buf is None or buf.size < rows * cols:
+        buf = np.empty(rows * cols, np.float32)
+        setattr(_scratch, name, buf)
+    return buf[:rows * cols].reshape(rows, cols)
 
 
 def conv2d_output_shape(x_shape, w_shape, stride, padding, dilation):
@@ -136,8 +152,8 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     bias = np.zeros(geo.O, np.float32) if bias is None else bias.reshape(geo.O)
     y = np.empty((geo.N, geo.O, geo.OH, geo.OW), np.float32)
     rows_max = (geo.chunks[0][1] - geo.chunks[0][0]) * geo.OH * geo.OW
-    ws = None if geo.path == "pointwise" else np.empty((rows_max, geo.K * groups), np.float32)
-    out = np.empty((rows_max, geo.O), np.float32)
+    ws = None if geo.path == "pointwise" else _workspace("cols", rows_max, geo.K * groups)
+    out = _workspace("out", rows_max, geo.O)
     for n0, n1 in geo.chunks:
         cols = geo.patches(xp, n0, n1, ws)
         rows = out[:cols.shape[0]]
@@ -173,8 +189,8 @@ def conv2d_backward(g, xp, w, x_shape, stride, padding, dilation, groups, path=N
     gxp = np.zeros(xp.shape, np.float32)
     rows_max = (geo.chunks[0][1] - geo.chunks[0][0]) * geo.OH * geo.OW
     pointwise = geo.path == "pointwise"
-    ws = None if pointwise else np.empty((rows_max, geo.K * groups), np.float32)
-    gcols_ws = None if pointwise else np.empty((rows_max, geo.K * groups), np.float32)
+    ws = None if pointwise else _workspace("cols", rows_max, geo.K * groups)
+    gcols_ws = None if pointwise else _workspace("gcols", rows_max, geo.K * groups)
     for n0, n1 in geo.chunks:
         cols = geo.patches(xp, n0, n1, ws)
         g_chunk = g_rows[n0 * geo.OH * geo.OW:n1 * geo.OH * geo.OW]

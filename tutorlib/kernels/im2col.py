@@ -144,7 +144,9 @@ def im2col_rows(xp, KH, KW, sh, sw, dh, OH, OW, cols):
             row = r * OW + ow
             start = ow * sw * C
             for kh in range(KH):
-                cols[row, kh * block:(kh + 1) * block] = rows[n, oh * sh + kh * dh, start:start + block]
+                ih = oh * sh + kh * dh
+                for j in range(block):  # explicit loop: cheaper than a slice view per block
+                    cols[row, kh * block + j] = rows[n, ih, start + j]
     return cols
 
 
@@ -167,5 +169,7 @@ def col2im_rows_add(cols, KH, KW, sh, sw, dh, OH, OW, gxp):
             row = r * OW + ow
             start = ow * sw * C
             for kh in range(KH):
-                rows[n, oh * sh + kh * dh, start:start + block] += cols[row, kh * block:(kh + 1) * block]
+                ih = oh * sh + kh * dh
+                for j in range(block):
+                    rows[n, ih, start + j] += cols[row, kh * block + j]
     return gxp
