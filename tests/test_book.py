@@ -193,7 +193,7 @@ def assert_images_load(page: PageParser, folder: Path) -> None:
             image.verify()
 
 
-def test_index_page_lists_every_chapter(course_book, chromium):
+def test_index_page_lists_every_chapter(chromium, course_book):
     page = chromium(course_book / "index.html")  # redirects to intro.html
     text = " ".join(page.text)
     assert all(heading in text for heading in ("Install and run", "Exercises", "Grading"))
@@ -216,7 +216,7 @@ def lesson_with_plot_and_maths() -> str:
     pytest.skip("no lesson in notebooks/ has both a plot and maths yet")
 
 
-def test_chapter_shows_typeset_maths_and_plots(course_book, chromium):
+def test_chapter_shows_typeset_maths_and_plots(chromium, course_book):
     stem = lesson_with_plot_and_maths()
     page = chromium(course_book / "notebooks" / f"{stem}.html")
     text = "".join(page.text)
