@@ -190,3 +190,30 @@ def test_integer_inputs_do_not_break_float_gradients():
     with gm:
         gm.backward((w * tl.Tensor([3, 4])).sum())
     np.testing.assert_allclose(w.grad.numpy(), [3.0, 4.0])
+
+
+def test_backward_tells_ops_which_inputs_need_gradients():
+    """Ops see ``needs_input_grad`` so they can skip e.g. the input gradient of a first layer."""
+    import numpy as np
+
+    import tutorlib as tl
+    from tutorlib.autodiff import GradManager
+    from tutorlib.ops.core import Op, apply
+
+    seen = []
+
+    class Scale(Op):
+        def forward(self, x, w):
+            self.x, self.w = x, w
+            return x * w
+
+        def backward(self, g):
+            seen.append(self.needs_input_grad)
+            return g * self.w if self.needs_input_grad[0] else None, g * self.x
+
+    w = tl.Parameter(np.ones(3, np.float32))
+    x = tl.Tensor(np.arange(3, dtype=np.float32))
+    with GradManager().attach([w]) as gm:
+        gm.backward(apply(Scale(), x, w).sum())
+    assert seen == [(False, True)]
+    np.testing.assert_allclose(w.grad.numpy(), [0, 1, 2])

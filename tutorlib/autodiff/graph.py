@@ -95,6 +95,9 @@ def backward(ys, dys, wanted: dict) -> dict:
         out = node.out()
         if out is not None and id(out) in wanted:
             found[id(out)] = g if id(out) not in found else found[id(out)] + g
+        node.op.needs_input_grad = tuple(
+            hasattr(x, "_node") and (parent is not None or id(x) in wanted)
+            for x, parent in zip(node.inputs, node.parents))
         grads = node.op.backward(g)
         if not isinstance(grads, tuple):
             grads = (grads,)

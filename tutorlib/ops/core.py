@@ -31,9 +31,14 @@ from ..tensor import Tensor
 
 
 class Op:
-    """Base class of primitive ops. Subclasses define ``forward`` and ``backward``."""
+    """Base class of primitive ops. Subclasses define ``forward`` and ``backward``.
+
+    Before ``backward`` runs, the engine sets ``needs_input_grad`` (one bool per input), so an
+    op may skip work for inputs nobody differentiates (returning ``None`` for them).
+    """
 
     name = "op"
+    needs_input_grad: tuple = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
