@@ -27,6 +27,7 @@ import threading
 
 import numpy as np
 
+from tutorlib.kernels.blas import gemm_threads
 from tutorlib.kernels.im2col import (
     col2im_add,
     col2im_rows_add,
@@ -154,23 +155,27 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     rows_max = (geo.chunks[0][1] - geo.chunks[0][0]) * geo.OH * geo.OW
     ws = None if geo.path == "pointwise" else _workspace("cols", rows_max, geo.K * groups)
     out = _workspace("out", rows_max, geo.O)
-    for n0, n1 in geo.chunks:
-        cols = geo.patches(xp, n0, n1, ws)
-        rows = out[:cols.shape[0]]
-        if groups == 1:
-            np.matmul(cols, W2.T, out=rows)
-        else:
-            for g in range(groups):
-                rows[:, g * geo.Og:(g + 1) * geo.Og] = (
-                    geo.block(cols, g, geo.K) @ W2[g * geo.Og:(g + 1) * geo.Og].T)
-        _rows_to_nchw(rows, bias, y[n0:n1])
+    with gemm_threads(rows_max, geo.Og, geo.K):  # 1 BLAS thread for small GEMMs (blas.py)
+        for n0, n1 in geo.chunks:
+            cols = geo.patches(xp, n0, n1, ws)
+            rows = out[:cols.shape[0]]
+            if groups == 1:
+                np.matmul(cols, W2.T, out=rows)
+            else:
+                for g in range(groups):
+                    rows[:, g * geo.Og:(g + 1) * geo.Og] = (
+                        geo.block(cols, g, geo.K) @ W2[g * geo.Og:(g + 1) * geo.Og].T)
+            _rows_to_nchw(rows, bias, y[n0:n1])
     return y, xp
 
 
-def conv2d_backward(g, xp, w, x_shape, stride, padding, dilation, groups, path=None):
+def conv2d_backward(g, xp, w, x_shape, stride, padding, dilation, groups, path=None,
+                    need_gx=True):
     """Gradients ``(gx, gw, gb)`` of ``conv2d_forward`` given dL/dy ``g`` (N, O, OH, OW).
 
     ``xp`` is the padded NHWC input returned by the forward pass; ``path`` as in the forward.
+    With ``need_gx=False`` (e.g. a first layer, whose input needs no gradient) ``gx`` is None and
+    its GEMM and col2im are skipped.
 
     >>> x = np.ones((1, 1, 3, 3), np.float32); w = np.ones((1, 1, 2, 2), np.float32)
     >>> y, xp = conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)
@@ -186,28 +191,32 @@ def conv2d_backward(g, xp, w, x_shape, stride, padding, dilation, groups, path=N
     gb = g_rows.sum(axis=0)
     W2 = _weight_matrix(w)
     gW2 = np.zeros_like(W2)
-    gxp = np.zeros(xp.shape, np.float32)
+    gxp = np.zeros(xp.shape, np.float32) if need_gx else None
     rows_max = (geo.chunks[0][1] - geo.chunks[0][0]) * geo.OH * geo.OW
     pointwise = geo.path == "pointwise"
     ws = None if pointwise else _workspace("cols", rows_max, geo.K * groups)
-    gcols_ws = None if pointwise else _workspace("gcols", rows_max, geo.K * groups)
-    for n0, n1 in geo.chunks:
-        cols = geo.patches(xp, n0, n1, ws)
-        g_chunk = g_rows[n0 * geo.OH * geo.OW:n1 * geo.OH * geo.OW]
-        for gi in range(groups):
-            o = slice(gi * geo.Og, (gi + 1) * geo.Og)
-            gW2[o] += geo.block(g_chunk, gi, geo.Og).T @ geo.block(cols, gi, geo.K)
-        if pointwise:
-            np.matmul(g_chunk, W2, out=gxp[n0:n1].reshape(-1, geo.C))
-            continue
-        gcols = gcols_ws[:cols.shape[0]]
-        if groups == 1:
-            np.matmul(g_chunk, W2, out=gcols)
-        else:
+    gcols_ws = None if pointwise or not need_gx else _workspace("gcols", rows_max, geo.K * groups)
+    with gemm_threads(rows_max, geo.Og, geo.K):  # 1 BLAS thread for small GEMMs (blas.py)
+        for n0, n1 in geo.chunks:
+            cols = geo.patches(xp, n0, n1, ws)
+            g_chunk = g_rows[n0 * geo.OH * geo.OW:n1 * geo.OH * geo.OW]
             for gi in range(groups):
-                gcols[:, gi * geo.K:(gi + 1) * geo.K] = (
-                    geo.block(g_chunk, gi, geo.Og) @ W2[gi * geo.Og:(gi + 1) * geo.Og])
-        geo.add_patches(gcols, gxp, n0, n1)
+                o = slice(gi * geo.Og, (gi + 1) * geo.Og)
+                gW2[o] += geo.block(g_chunk, gi, geo.Og).T @ geo.block(cols, gi, geo.K)
+            if not need_gx:
+                continue
+            if pointwise:
+                np.matmul(g_chunk, W2, out=gxp[n0:n1].reshape(-1, geo.C))
+                continue
+            gcols = gcols_ws[:cols.shape[0]]
+            if groups == 1:
+                np.matmul(g_chunk, W2, out=gcols)
+            else:
+                for gi in range(groups):
+                    gcols[:, gi * geo.K:(gi + 1) * geo.K] = (
+                        geo.block(g_chunk, gi, geo.Og) @ W2[gi * geo.Og:(gi + 1) * geo.Og])
+            geo.add_patches(gcols, gxp, n0, n1)
     gw = np.ascontiguousarray(gW2.reshape(geo.O, geo.KH, geo.KW, geo.Cg).transpose(0, 3, 1, 2))
-    gx = from_padded_nhwc(gxp, padding[0], padding[1], np.empty(x_shape, np.float32))
+    gx = None if not need_gx else from_padded_nhwc(gxp, padding[0], padding[1],
+                                                   np.empty(x_shape, np.float32))
     return gx, gw, gb

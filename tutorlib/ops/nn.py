@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import conv, norm, pool, softmax
+from ..kernels import blas, conv, norm, pool, softmax
 from .core import Op, unbroadcast
 
 
@@ -29,6 +29,11 @@ def _broadcasts_to(shape: tuple, target: tuple) -> bool:
         return np.broadcast_shapes(shape, target) == target
     except ValueError:
         return False
+
+
+def _needs_grad(op: Op, i: int) -> bool:
+    """Whether input ``i`` of ``op`` needs a gradient (True unless the engine said otherwise)."""
+    return i >= len(op.needs_input_grad) or bool(op.needs_input_grad[i])
 
 
 def _pair(v, what: str, op: str) -> tuple:
@@ -87,7 +92,8 @@ class Conv2d(Op):
 
     def backward(self, g):
         gx, gw, gb = conv.conv2d_backward(_f32(g), self.xp, self.w, self.x_shape, self.stride,
-                                          self.padding, self.dilation, self.groups)
+                                          self.padding, self.dilation, self.groups,
+                                          need_gx=_needs_grad(self, 0))
         if self.b_shape is None:
             return gx, gw
         return gx, gw, unbroadcast(gb.reshape(1, -1, 1, 1), self.b_shape)
@@ -336,15 +342,17 @@ class Linear(Op):
                              f"for weight {w.shape}")
         self.x2, self.w = x.reshape(-1, w.shape[1]), w
         self.x_shape, self.b_shape = x.shape, None if b is None else b.shape
-        y = self.x2 @ w.T
+        with blas.gemm_threads(self.x2.shape[0], w.shape[0], w.shape[1]):
+            y = self.x2 @ w.T
         if b is not None:
             y += b
         return y.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, g):
         g2 = g.reshape(-1, self.w.shape[0])
-        gx = (g2 @ self.w).reshape(self.x_shape)
-        gw = g2.T @ self.x2
+        with blas.gemm_threads(*g2.shape, self.w.shape[1]):
+            gx = (g2 @ self.w).reshape(self.x_shape) if _needs_grad(self, 0) else None
+            gw = g2.T @ self.x2 if _needs_grad(self, 1) else None
         if self.b_shape is None:
             return gx, gw
         return gx, gw, unbroadcast(g2.sum(axis=0), self.b_shape)

@@ -1,0 +1,119 @@
+"""How many OpenBLAS threads a matrix multiply gets: one for small ones, the configured count for big.
+
+numpy's bundled OpenBLAS (scipy-openblas, pthreads) runs every GEMM on all its threads. For the
+small GEMMs of a small network (a LeNet linear layer is 64x400 @ 400x120) the thread hand-off
+costs more than the arithmetic, and on a busy machine it is catastrophic: a 2-thread GEMM waits
+for its second thread to get a time slice. Measured on a 2-core VM with other jobs running, a
+65536x27 @ 27x16 product took 16 ms with 2 threads and 1 ms with 1; a whole LeNet-5 training step
+(batch 64) took 264 ms against 40 ms.
+
+So every GEMM in ``tutorlib/kernels`` and ``tutorlib/ops/nn.py`` runs inside
+``with gemm_threads(m, n, k):``, which drops OpenBLAS to 1 thread while the product has fewer
+than ``THREADED_MACS`` multiply-adds (m*n*k) and restores the previous count afterwards. Big
+GEMMs (a 32 MB conv chunk) keep the configured count, so ``OPENBLAS_NUM_THREADS`` /
+``OMP_NUM_THREADS`` (read by OpenBLAS at start-up) and runtime limits (``threadpoolctl``) are
+respected: the count in effect is read before each GEMM and is the most a GEMM ever gets.
+
+The thread count is changed through OpenBLAS's own ``openblas_set_num_threads`` (about 1 us per
+call), found with ctypes in the OpenBLAS library numpy loaded (the symbols carry scipy-openblas'
+prefix/suffix, e.g. ``scipy_openblas_set_num_threads64_``). If no such library or symbol is
+found (another BLAS, e.g. MKL or Accelerate), ``gemm_threads`` does nothing.
+"""
+import contextlib
+import ctypes
+import glob
+import os
+
+import numpy as np
+
+THREADED_MACS = 1 << 26  # ~67M multiply-adds, a few ms on one core: below this, 1 thread
+
+_PREFIXES = ("scipy_openblas_", "openblas_")
+_SUFFIXES = ("64_", "_64_", "")
+_api = None  # (get, set) ctypes functions, or False if there is no OpenBLAS to talk to
+
+
+def _candidate_libraries():
+    """Paths of OpenBLAS shared libraries: those mapped into this process first, then numpy's."""
+    paths = []
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split()[-1]
+                if "openblas" in os.path.basename(path).lower() and path not in paths:
+                    paths.append(path)
+    except OSError:  # not Linux
+        pass
+    numpy_libs = os.path.dirname(np.__file__) + ".libs"  # where manylinux wheels vendor it
+    return paths + sorted(glob.glob(os.path.join(numpy_libs, "*openblas*")))
+
+
+def _find_api():
+    """(get_num_threads, set_num_threads) of numpy's OpenBLAS, or False if not found."""
+    for path in _candidate_libraries():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in _PREFIXES:
+            for suffix in _SUFFIXES:
+                try:
+                    get = getattr(lib, f"{prefix}get_num_threads{suffix}")
+                    set_ = getattr(lib, f"{prefix}set_num_threads{suffix}")
+                except AttributeError:
+                    continue
+                get.argtypes, get.restype = [], ctypes.c_int
+                set_.argtypes, set_.restype = [ctypes.c_int], None
+                return get, set_
+    return False
+
+
+def _get_api():
+    global _api
+    if _api is None:
+        _api = _find_api()
+    return _api
+
+
+def available():
+    """True if tutorlib found numpy's OpenBLAS and can set its thread count.
+
+    >>> isinstance(available(), bool)
+    True
+    """
+    return bool(_get_api())
+
+
+def threads_for(m, n, k, configured):
+    """Threads for an (m, k) @ (k, n) product when ``configured`` threads are allowed.
+
+    >>> threads_for(64, 120, 400, 2), threads_for(16384, 64, 576, 2), threads_for(16384, 64, 576, 1)
+    (1, 2, 1)
+    """
+    return configured if m * n * k >= THREADED_MACS else 1
+
+
+@contextlib.contextmanager
+def gemm_threads(m, n, k):
+    """Run the block with the OpenBLAS thread count ``threads_for`` picks; restore it after.
+
+    >>> a = np.ones((4, 3), np.float32)
+    >>> with gemm_threads(4, 4, 3):
+    ...     (a @ a.T)[0, 0]
+    np.float32(3.0)
+    """
+    api = _get_api()
+    if not api:
+        yield
+        return
+    get, set_ = api
+    configured = get()
+    wanted = threads_for(m, n, k, configured)
+    if wanted == configured:
+        yield
+        return
+    set_(wanted)
+    try:
+        yield
+    finally:
+        set_(configured)
