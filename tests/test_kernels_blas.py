@@ -106,3 +106,40 @@ def test_ops_skip_the_gradient_of_an_untracked_input(op, shapes):
     np.testing.assert_allclose(gw, gw_full, rtol=1e-6)
     np.testing.assert_allclose(gb, gb_full, rtol=1e-6)
     assert xt_full.grad is not None
+
+
+@pytest.mark.parametrize("case", [
+    # (N, C, H, W, O, KH, KW, stride, pad, dil, groups)
+    (5, 3, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1),     # im2col_rows
+    (4, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2),     # im2col (groups, dilation)
+    (3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1),     # pointwise
+])
+def test_conv_chunks_on_two_threads_match_direct_loops(monkeypatch, api, case):
+    """The parallel chunk path (2 Python threads, one or more images per chunk)."""
+    from test_kernels_conv import check_against_naive, random_case
+    get, set_ = api
+    set_(2)
+    monkeypatch.setattr(blas, "PARALLEL_MACS", 0)
+    N, C, H, W, O, KH, KW, stride, pad, dil, groups = case
+    assert conv._Geometry((N, C, H, W), (O, C // groups, KH, KW), stride, pad, dil,
+                          groups).workers == 2
+    rng = np.random.default_rng(2)
+    for chunk_bytes in (1, conv.CHUNK_BYTES):  # one image per chunk, then one chunk per thread
+        monkeypatch.setattr(conv, "CHUNK_BYTES", chunk_bytes)
+        x, w, b = random_case(rng, N, C, H, W, O, KH, KW, groups)
+        check_against_naive(x, w, b, stride, pad, dil, groups, rng)
+    assert get() == 2  # OpenBLAS back to its configured count
+
+
+def test_run_chunks_raises_a_chunk_error(api):
+    get, set_ = api
+    set_(2)
+
+    def fn(n0, n1):
+        if n0 == 2:
+            raise ValueError("chunk 2")
+        return n1
+
+    with pytest.raises(ValueError, match="chunk 2"):
+        blas.run_chunks(fn, [(0, 2), (2, 4)], 2)
+    assert get() == 2

@@ -22,14 +22,14 @@ matters when C is small (a first layer with C=1 would otherwise copy one float a
 Channels-last keeps the innermost copy contiguous, which is what makes these loops fast;
 ``to_padded_nhwc`` / ``from_padded_nhwc`` convert from and to tutorlib's NCHW tensors.
 
-Like all kernels here these loops are single-threaded; ``conv.py`` runs them between OpenBLAS's
-threaded GEMMs, chunk by chunk (see ``tutorlib/kernels/__init__.py``).
+Like all kernels here these loops are single-threaded; they release the GIL (``nogil``) so that
+``conv.py`` can run them, chunk by chunk, on several Python threads at once (see ``blas.py``).
 """
 import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def to_padded_nhwc(x, ph, pw):
     """NCHW ``x`` -> zero-padded NHWC copy of shape (N, H + 2ph, W + 2pw, C).
 
@@ -40,8 +40,18 @@ def to_padded_nhwc(x, ph, pw):
            [0., 0.]], dtype=float32)
     """
     N, C, H, W = x.shape
-    Hp, Wp = H + 2 * ph, W + 2 * pw
-    xp = np.zeros((N, Hp, Wp, C), np.float32)
+    return pad_into_nhwc(x, ph, pw, np.zeros((N, H + 2 * ph, W + 2 * pw, C), np.float32))
+
+
+@njit(cache=True, nogil=True)
+def pad_into_nhwc(x, ph, pw, xp):
+    """Write NCHW ``x`` into the interior of NHWC ``xp`` (N, H + 2ph, W + 2pw, C); the border
+    is left as it is (zero if ``xp`` came from ``np.zeros``). Returns ``xp``.
+
+    >>> pad_into_nhwc(np.ones((1, 1, 1, 2), np.float32), 0, 1, np.zeros((1, 1, 4, 1), np.float32))[0, 0, :, 0]
+    array([0., 1., 1., 0.], dtype=float32)
+    """
+    N, C, H, W = x.shape
     for r in range(N * H):
         n, h = r // H, r % H
         # one image row: read C contiguous rows of W floats, write into one (Wp, C) block,
@@ -52,7 +62,7 @@ def to_padded_nhwc(x, ph, pw):
     return xp
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def from_padded_nhwc(xp, ph, pw, out):
     """Crop the padding off NHWC ``xp`` and write it into NCHW ``out`` (returned).
 
@@ -70,7 +80,7 @@ def from_padded_nhwc(xp, ph, pw, out):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def im2col(xp, groups, KH, KW, sh, sw, dh, dw, OH, OW, cols):
     """Fill ``cols`` (N*OH*OW, G*KH*KW*Cg) with the patches of padded NHWC ``xp``.
 
@@ -99,7 +109,7 @@ def im2col(xp, groups, KH, KW, sh, sw, dh, dw, OH, OW, cols):
     return cols
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def col2im_add(cols, groups, KH, KW, sh, sw, dh, dw, OH, OW, gxp):
     """Scatter-add the rows of ``cols`` back onto padded NHWC ``gxp`` (adjoint of im2col).
 
@@ -127,7 +137,7 @@ def col2im_add(cols, groups, KH, KW, sh, sw, dh, dw, OH, OW, gxp):
     return gxp
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def im2col_rows(xp, KH, KW, sh, sw, dh, OH, OW, cols):
     """``im2col`` for one group and horizontal dilation 1: one KW*C block copy per kernel row.
 
@@ -150,7 +160,7 @@ def im2col_rows(xp, KH, KW, sh, sw, dh, OH, OW, cols):
     return cols
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def col2im_rows_add(cols, KH, KW, sh, sw, dh, OH, OW, gxp):
     """Adjoint of ``im2col_rows``: add each KW*C block back onto its kernel row of ``gxp``.
 

@@ -86,12 +86,12 @@ class Conv2d(Op):
         self.w, self.x_shape = _f32(w), x.shape
         self.b_shape = None if b is None else b.shape
         bias = None if b is None else _f32(np.broadcast_to(b, (1, w.shape[0], 1, 1)).reshape(-1))
-        y, self.xp = conv.conv2d_forward(_f32(x), self.w, bias, self.stride, self.padding,
+        y, self.saved = conv.conv2d_forward(_f32(x), self.w, bias, self.stride, self.padding,
                                          self.dilation, self.groups)
         return y
 
     def backward(self, g):
-        gx, gw, gb = conv.conv2d_backward(_f32(g), self.xp, self.w, self.x_shape, self.stride,
+        gx, gw, gb = conv.conv2d_backward(_f32(g), self.saved, self.w, self.x_shape, self.stride,
                                           self.padding, self.dilation, self.groups,
                                           need_gx=_needs_grad(self, 0))
         if self.b_shape is None:
