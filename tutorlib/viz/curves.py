@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 
 def plot_history(history: dict, xlabel: str = "epoch", figsize_per_panel=(4.2, 3.0)):
@@ -29,6 +30,7 @@ def plot_history(history: dict, xlabel: str = "epoch", figsize_per_panel=(4.2, 3
                     label=key.partition("_")[0])
         ax.set_title(metric)
         ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # epochs are whole numbers
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
