@@ -29,8 +29,10 @@ endif
 
 setup: $(STAMP) data
 
+# Opens the first lesson; exercises/ holds the student notebooks. (--allow-root only when run as root.)
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/ch00-quick-start.ipynb
+	$(VENV)/bin/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) \
+	    $(LAB_ARGS) notebooks/ch00-quick-start.ipynb
 
 test: setup
 	$(PY) -m pytest -n 2 --dist loadscope --nbval --nbval-current-env \
