@@ -1,13 +1,18 @@
 # tutorlib — the course's two commands (`make lab`, `make test`) and a few more.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-# Offline machines (and CI) have a prepared copy of the datasets next to the project.
-SHARED_DATA := $(wildcard ../shared/data/prepare.py)
+# Offline machines (and CI) have a copy of the datasets next to the project, in ../shared/data
+# (or where SHARED_DATA_DIR points); `make data` lays it out in ./data and points TUTORLIB_DATA there.
+SHARED_DATA := $(firstword $(wildcard $(SHARED_DATA_DIR)/prepare.py ../shared/data/prepare.py \
+                                      /work/shared/data/prepare.py))
 ifneq ($(SHARED_DATA),)
-TUTORLIB_DATA ?= $(CURDIR)/data
+ifeq ($(strip $(TUTORLIB_DATA)),)
+TUTORLIB_DATA := $(CURDIR)/data
+endif
 export TUTORLIB_DATA
 endif
 
@@ -22,7 +27,7 @@ $(STAMP): pyproject.toml
 
 data: $(STAMP)
 ifneq ($(SHARED_DATA),)
-	@$(PY) ../shared/data/prepare.py "$(TUTORLIB_DATA)" | tail -n 1
+	@$(PY) $(SHARED_DATA) "$(TUTORLIB_DATA)" | tail -n 1
 else
 	@echo "No ../shared/data here: datasets download into $${TUTORLIB_DATA:-~/.cache/tutorlib} on first use."
 endif
