@@ -7,12 +7,13 @@ for its second thread to get a time slice. Measured on a 2-core VM with other jo
 65536x27 @ 27x16 product took 16 ms with 2 threads and 1 ms with 1; a whole LeNet-5 training step
 (batch 64) took 264 ms against 40 ms.
 
-So every GEMM in ``tutorlib/kernels`` and ``tutorlib/ops/nn.py`` runs inside
-``with gemm_threads(m, n, k):``, which drops OpenBLAS to 1 thread while the product has fewer
-than ``THREADED_MACS`` multiply-adds (m*n*k) and restores the previous count afterwards. Big
-GEMMs (a 32 MB conv chunk) keep the configured count, so ``OPENBLAS_NUM_THREADS`` /
-``OMP_NUM_THREADS`` (read by OpenBLAS at start-up) and runtime limits (``threadpoolctl``) are
-respected: the count in effect is read before each GEMM and is the most a GEMM ever gets.
+So the GEMMs of ``Linear`` (``tutorlib/ops/nn.py``) run inside ``with gemm_threads(m, n, k):``,
+which drops OpenBLAS to 1 thread while the product has fewer than ``THREADED_MACS``
+multiply-adds (m*n*k) and restores the previous count afterwards. Bigger GEMMs (a batch-256
+MLP layer, 51M multiply-adds, measured 1.3x faster on 2 threads even on the busy machine) keep
+the configured count, so ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` (read by OpenBLAS at
+start-up) and runtime limits (``threadpoolctl``) are respected: the count in effect is read
+before each GEMM and is the most a GEMM ever gets.
 
 Convolutions use the threads differently (``run_chunks``): their work is already split into
 chunks of images, so each chunk (im2col, GEMM, layout copies) runs on its own Python thread with
@@ -21,6 +22,9 @@ loops release the GIL and so does numpy's matmul, so the chunks really run side 
 there is no OpenBLAS thread pool to spin-wait between the GEMMs and the loops: measured on the
 2-core VM, a 64-channel 3x3 conv forward pass (batch 64) took 184 ms with 2-thread OpenBLAS
 GEMMs between serial im2col loops against 105 ms all on 1 thread, the parts adding up to 71 ms.
+
+OpenBLAS's thread count is one global setting: tutorlib assumes one Python thread at a time
+runs its ops (as in a training loop; DataLoader workers do no GEMMs).
 
 The thread count is changed through OpenBLAS's own ``openblas_set_num_threads`` (about 1 us per
 call), found with ctypes in the OpenBLAS library numpy loaded (the symbols carry scipy-openblas'
@@ -35,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-THREADED_MACS = 1 << 26  # ~67M multiply-adds, a few ms on one core: below this, 1 thread
+THREADED_MACS = 1 << 24  # ~17M multiply-adds (~0.5 ms on one core): below this, 1 thread
 PARALLEL_MACS = 1 << 23  # a job split over Python threads must be at least this big (~1 ms)
 
 _PREFIXES = ("scipy_openblas_", "openblas_")
@@ -165,6 +169,8 @@ def _executor(workers):
     """The shared thread pool (a new one after a fork: the parent's threads do not exist there)."""
     global _pool
     if _pool is None or _pool[0] != os.getpid() or _pool[1] != workers:
+        if _pool is not None and _pool[0] == os.getpid():
+            _pool[2].shutdown(wait=False)  # the thread count changed: retire the old pool
         _pool = (os.getpid(), workers, ThreadPoolExecutor(workers, thread_name_prefix="tutorlib"))
     return _pool[2]
 
