@@ -8,12 +8,10 @@ import numpy as np
 from ..download import (
     DEFAULT_TIMEOUT,
     CorruptFileError,
-    DownloadError,
-    download_url,
     extract_members,
 )
 from .meta import SupervisedDataset
-from .storage import MissingDataError, dataset_folder, missing_files, missing_message
+from .storage import dataset_folder, fetch_or_explain, missing_files, missing_message
 
 
 def housing_features(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,13 +91,8 @@ class CaliforniaHousing(SupervisedDataset):
             type(self).__name__, [path],
             f"It is the member {self.member} of {self.archive}, from {' or '.join(urls)} "
             f"({self.checksum}); extract it into {self.root}.")
-        if not download:
-            raise MissingDataError(message + "\nOr pass download=True.")
         archive = os.path.join(self.root, self.archive)
-        try:
-            download_url(urls, archive, self.checksum, timeout=timeout)
-        except DownloadError as exc:
-            raise DownloadError(f"{exc}\n{message}") from None
+        fetch_or_explain(urls, archive, self.checksum, message, download, timeout)
         try:
             extract_members(archive, {self.member: path})
         finally:

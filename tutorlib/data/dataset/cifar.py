@@ -8,13 +8,11 @@ import numpy as np
 from ..download import (
     DEFAULT_TIMEOUT,
     CorruptFileError,
-    DownloadError,
-    download_url,
     extract_members,
 )
 from . import _safe_pickle
 from .meta import SupervisedDataset
-from .storage import MissingDataError, dataset_folder, missing_files, missing_message
+from .storage import dataset_folder, fetch_or_explain, missing_files, missing_message
 
 
 def to_rgb(images: np.ndarray) -> np.ndarray:
@@ -120,13 +118,8 @@ class CIFAR10(SupervisedDataset):
             type(self).__name__, missing,
             f"They are in the archive {' or '.join(urls)} ({self.checksum}); extract it into "
             f"{self.root}.")
-        if not download:
-            raise MissingDataError(message + "\nOr pass download=True.")
         archive = os.path.join(self.root, self.archive)
-        try:
-            download_url(urls, archive, self.checksum, timeout=timeout)
-        except DownloadError as exc:
-            raise DownloadError(f"{exc}\n{message}") from None
+        fetch_or_explain(urls, archive, self.checksum, message, download, timeout)
         every = [f"{self.batches_folder}/{n}" for n in ("batches.meta", "test_batch",
                                                          *(f"data_batch_{i}" for i in range(1, 6)))]
         try:  # the archive holds both splits: extract every missing file

@@ -9,9 +9,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..download import DEFAULT_TIMEOUT, CorruptFileError, DownloadError, download_url
+from ..download import DEFAULT_TIMEOUT, CorruptFileError
 from .meta import SupervisedDataset
-from .storage import MissingDataError, dataset_folder, missing_files, missing_message
+from .storage import dataset_folder, fetch_or_explain, missing_files, missing_message
 
 
 def read_idx(path: str) -> np.ndarray:
@@ -107,15 +107,10 @@ class MNIST(SupervisedDataset):
         sources = "\n".join(f"  {m}{os.path.basename(p)}" for p in missing for m in mirrors)
         message = missing_message(type(self).__name__, missing,
                                   f"Download them (any mirror) from:\n{sources}")
-        if not download:
-            raise MissingDataError(message + "\nOr pass download=True.")
         for path in missing:
             name = os.path.basename(path)
-            try:
-                download_url([m + name for m in mirrors], path, self.checksums[name],
-                             timeout=timeout)
-            except DownloadError as exc:
-                raise DownloadError(f"{exc}\n{message}") from None
+            fetch_or_explain([m + name for m in mirrors], path, self.checksums[name], message,
+                             download, timeout)
 
 
 class FashionMNIST(MNIST):

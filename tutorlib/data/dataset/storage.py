@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from ..download import DownloadError, download_url
+
 
 class MissingDataError(FileNotFoundError):
     """Data files are missing and were not downloaded; the message says what to put where."""
@@ -63,3 +65,18 @@ def missing_message(dataset: str, paths, how_to_get: str) -> str:
             "Put the files at exactly these paths, or point root= or the TUTORLIB_DATA "
             "environment variable at a folder that has them (the layout of "
             "`python ../shared/data/prepare.py DIR`).")
+
+
+def fetch_or_explain(urls, dest: str, checksum: str, message: str, download: bool,
+                     timeout: float) -> None:
+    """Download ``dest`` (checksum-verified) from the first URL that works, or explain.
+
+    Raises :class:`MissingDataError` with ``message`` when ``download`` is False, and
+    ``DownloadError`` with ``message`` appended when every URL fails.
+    """
+    if not download:
+        raise MissingDataError(message + "\nOr pass download=True.")
+    try:
+        download_url(urls, dest, checksum, timeout=timeout)
+    except DownloadError as exc:
+        raise DownloadError(f"{exc}\n{message}") from None
