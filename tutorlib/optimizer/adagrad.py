@@ -33,13 +33,8 @@ class Adagrad(Optimizer):
         return {"square_avg": np.zeros_like(param._data), "step": 0}
 
     def _update(self, group: dict) -> None:
-        eps, wd = np.float32(group["eps"]), np.float32(group["weight_decay"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            g = self._grad(p)
-            if wd:
-                g = g + wd * p._data
+        eps = np.float32(group["eps"])
+        for p, g in self._grads(group):
             state = self._state[id(p)]
             state["step"] += 1
             s = state["square_avg"] + g * g

@@ -38,12 +38,7 @@ class Adam(Optimizer):
     def _update(self, group: dict) -> None:
         lr, eps, wd = (np.float32(group[k]) for k in ("lr", "eps", "weight_decay"))
         b1, b2 = (np.float32(b) for b in group["betas"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            g = self._grad(p)
-            if wd and not self._decoupled:
-                g = g + wd * p._data
+        for p, g in self._grads(group, l2=not self._decoupled):
             state = self._state[id(p)]
             state["step"] += 1
             t = state["step"]

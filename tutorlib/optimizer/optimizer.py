@@ -84,9 +84,17 @@ class Optimizer:
         return self
 
     @staticmethod
-    def _grad(p: Parameter) -> np.ndarray:
-        g = p.grad._data
-        return g if g.dtype == p.dtype else g.astype(p.dtype)
+    def _grads(group: dict, l2: bool = True):
+        """``(param, grad)`` for the group's params that have a gradient; with ``l2`` the
+        weight decay is added to the gradient (g + wd·p), as SGD, Adam and Adagrad do."""
+        wd = np.float32(group.get("weight_decay", 0.0))
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = p.grad._data
+            if g.dtype != p.dtype:
+                g = g.astype(p.dtype)
+            yield p, (g + wd * p._data if l2 and wd else g)
 
     def state_dict(self) -> dict:
         """``{"param_groups": [options, params as indices], "state": {index: {name: array}}}``.

@@ -35,14 +35,8 @@ class SGD(Optimizer):
 
     def _update(self, group: dict) -> None:
         lr = np.float32(group["lr"])
-        wd = np.float32(group["weight_decay"])
         m = np.float32(group["momentum"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            g = self._grad(p)
-            if wd:
-                g = g + wd * p._data
+        for p, g in self._grads(group):
             if m:
                 state = self._state[id(p)]
                 v = m * state.setdefault("momentum_buffer", np.zeros_like(p._data)) + g
