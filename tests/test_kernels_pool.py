@@ -159,3 +159,18 @@ def test_adaptive_avg_pool_matches_torch(oshp):
     op = AdaptiveAvgPool2d(oshp)
     np.testing.assert_allclose(op.forward(x), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(op.backward(g)[0], xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape,k", [((2, 3, 8, 8), 2), ((1, 2, 7, 9), 2), ((2, 1, 9, 9), 3),
+                                     ((1, 1, 6, 4), (3, 2))])
+def test_max_pool_tiles_path_equals_general_path(shape, k):
+    """The tiling fast path (kernel == stride, no padding) gives the same maxima and argmaxes,
+    including ties (values rounded to a few levels) and floor-mode leftovers (odd sizes)."""
+    x = np.round(np.random.default_rng(0).normal(size=shape)).astype(np.float32)
+    tiled, general = MaxPool2d(k, k), MaxPool2d(k, k)
+    y_fast = tiled.forward(x, tiles=True)
+    y_slow = general.forward(x, tiles=False)
+    np.testing.assert_array_equal(y_fast, y_slow)
+    np.testing.assert_array_equal(tiled.arg, general.arg)
+    np.testing.assert_array_equal(y_fast, naive_pool(x.astype(np.float64), tiled.kernel,
+                                                     tiled.stride, (0, 0), "max"))

@@ -129,10 +129,18 @@ class MaxPool2d(_Pool2d):
         self.stride = _pair(stride, "stride", "max_pool2d")
         self.padding = _pair(padding, "padding", "max_pool2d")
 
-    def forward(self, x):
+    def forward(self, x, tiles=None):
+        """``tiles`` forces (True/False) the path for windows that tile the input; by default it
+        is used whenever kernel == stride and there is no padding."""
         bounds = self._bounds(x)
         self.hw = x.shape[2:]
-        y, self.arg = pool.max_pool2d_forward(_f32(x), *bounds)
+        if tiles is None:
+            tiles = self.kernel == self.stride and self.padding == (0, 0)
+        if tiles:
+            y, self.arg = pool.max_pool2d_tiles_forward(_f32(x), *self.kernel, bounds[0].size,
+                                                        bounds[2].size)
+        else:
+            y, self.arg = pool.max_pool2d_forward(_f32(x), *bounds)
         return y
 
     def backward(self, g):
