@@ -127,39 +127,73 @@ def test_path_choice():
     assert conv.choose_path((8, 4, 1, 1), one, (0, 0), one, 1) == "pointwise"
     assert conv.choose_path((8, 4, 1, 1), (2, 2), (0, 0), one, 1) == "im2col_rows"
     assert conv.choose_path((8, 4, 1, 1), one, (1, 1), one, 1) == "im2col_rows"
-    assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (2, 1), 1) == "im2col_rows"
+    assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (2, 1), 1) == "row_shift"
+    assert conv.choose_path((8, 4, 3, 3), (2, 1), (1, 1), one, 1) == "im2col_rows"
+    assert conv.choose_path((8, 4, 3, 3), (1, 2), (1, 1), one, 1) == "row_shift"
     assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (1, 2), 1) == "im2col"
     assert conv.choose_path((8, 2, 1, 1), one, (0, 0), one, 2) == "im2col"
+    assert conv.choose_path((6, 1, 5, 5), one, (0, 0), one, 1) == "direct"
+    assert conv.choose_path((6, 1, 5, 5), (2, 2), (0, 0), one, 1) == "im2col_rows"
 
 
-@pytest.mark.parametrize("case, auto_path", [
-    # (N, C, H, W, O, KH, KW, stride, pad, dil, groups)
-    ((2, 3, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "im2col_rows"),   # 3x3 same
+def applicable_paths(C, KH, KW, stride, pad, dil, groups):
+    """Every path that can compute this convolution (the general "im2col" always can)."""
+    paths = ["im2col"]
+    if groups == 1 and dil[1] == 1:
+        paths.append("im2col_rows")
+        if stride[0] == 1:
+            paths.append("row_shift")
+    if groups == 1 and tuple(stride) == (1, 1) and tuple(dil) == (1, 1):
+        paths.append("direct")
+        if (KH, KW) == (1, 1) and tuple(pad) == (0, 0):
+            paths.append("pointwise")
+    return paths
+
+
+CASES = [
+    # (N, C, H, W, O, KH, KW, stride, pad, dil, groups), the path chosen for it
+    ((2, 4, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "row_shift"),     # 3x3 same
+    ((2, 3, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "direct"),        # RGB 3x3 same
     ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2), "im2col"),        # stride/dilation/groups
-    ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (2, 1), 1), "im2col_rows"),   # vertical dilation
+    ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (2, 1), 1), "im2col_rows"),   # vertical stride
+    ((2, 4, 9, 8, 6, 3, 2, (1, 2), (1, 0), (2, 1), 1), "row_shift"),     # vertical dilation
     ((3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1), "pointwise"),     # plain GEMM
     ((2, 4, 5, 5, 3, 1, 1, (2, 2), (0, 0), (1, 1), 1), "im2col_rows"),   # strided 1x1
-    ((1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1), "im2col_rows"),   # kernel == input, C=1
+    ((1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1), "direct"),        # kernel == input, C=1
+    ((3, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1), "direct"),        # LeNet-like, padded
     ((2, 6, 5, 5, 6, 3, 3, (1, 1), (1, 1), (1, 1), 6), "im2col"),        # depthwise
-])
-@pytest.mark.parametrize("force_general", [False, True])
-def test_conv_matches_direct_loops(case, auto_path, force_general):
+]
+
+
+@pytest.mark.parametrize("case, auto_path", CASES)
+def test_conv_matches_direct_loops(case, auto_path):
+    """The chosen path, then every other path that applies, forced, on the same case."""
     N, C, H, W, O, KH, KW, stride, pad, dil, groups = case
     assert conv.choose_path((O, C // groups, KH, KW), stride, pad, dil, groups) == auto_path
-    rng = np.random.default_rng(1)
-    x, w, b = random_case(rng, N, C, H, W, O, KH, KW, groups)
-    check_against_naive(x, w, b, stride, pad, dil, groups, rng, "im2col" if force_general else None)
+    paths = applicable_paths(C, KH, KW, stride, pad, dil, groups)
+    assert auto_path in paths
+    for path in [None] + paths:
+        rng = np.random.default_rng(1)
+        x, w, b = random_case(rng, N, C, H, W, O, KH, KW, groups)
+        check_against_naive(x, w, b, stride, pad, dil, groups, rng, path)
 
 
-@pytest.mark.parametrize("kernel", [(1, 1), (3, 3)])
-def test_conv_many_chunks_matches_one_chunk(monkeypatch, kernel):
-    """Force the chunk loop (one image per chunk) on both paths and compare with direct loops."""
+@pytest.mark.parametrize("path", conv.PATHS)
+def test_conv_many_chunks_matches_one_chunk(monkeypatch, path):
+    """Force the chunk loop (one image per chunk) on every path and compare with direct loops."""
     monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
     rng = np.random.default_rng(2)
-    x, w, b = random_case(rng, 3, 4, 5, 5, 3, *kernel, 1)
+    C, kernel = (1, (3, 3)) if path == "direct" else (4, (1, 1) if path == "pointwise" else (3, 3))
+    x, w, b = random_case(rng, 3, C, 5, 5, 3, *kernel, 1)
     pad = (kernel[0] // 2, kernel[1] // 2)
-    assert len(conv._chunks(3, 25, 4 * 4 * kernel[0] * kernel[1])) == 3
-    check_against_naive(x, w, b, (1, 1), pad, (1, 1), 1, rng)
+    assert len(conv._Geometry(x.shape, w.shape, (1, 1), pad, (1, 1), 1, path).chunks) == 3
+    check_against_naive(x, w, b, (1, 1), pad, (1, 1), 1, rng, path)
+
+
+def test_unknown_path_is_named():
+    with pytest.raises(ValueError, match="unknown path 'winograd'"):
+        conv.conv2d_forward(np.ones((1, 1, 3, 3), np.float32), np.ones((1, 1, 3, 3), np.float32),
+                            None, (1, 1), (0, 0), (1, 1), 1, "winograd")
 
 
 @settings(max_examples=25, deadline=None)
@@ -170,9 +204,10 @@ def test_conv_many_chunks_matches_one_chunk(monkeypatch, kernel):
 def test_conv_random_shapes(N, Cg, Og, groups, H, W, KH, KW, sh, sw, ph, pw, dh, dw, seed):
     if H + 2 * ph < dh * (KH - 1) + 1 or W + 2 * pw < dw * (KW - 1) + 1:
         return
-    rng = np.random.default_rng(seed)
-    x, w, b = random_case(rng, N, Cg * groups, H, W, Og * groups, KH, KW, groups)
-    check_against_naive(x, w, b, (sh, sw), (ph, pw), (dh, dw), groups, rng)
+    for path in applicable_paths(Cg * groups, KH, KW, (sh, sw), (ph, pw), (dh, dw), groups):
+        rng = np.random.default_rng(seed)
+        x, w, b = random_case(rng, N, Cg * groups, H, W, Og * groups, KH, KW, groups)
+        check_against_naive(x, w, b, (sh, sw), (ph, pw), (dh, dw), groups, rng, path)
 
 
 # --- the op through autodiff -------------------------------------------------------------------
@@ -225,7 +260,7 @@ def test_conv_op_without_bias_and_with_scalar_bias():
     assert len(op.backward(np.ones_like(y))) == 2
     op = Conv2d()
     y2 = op.forward(x, w, np.array([2.0], np.float32))
-    np.testing.assert_allclose(y2, y + 2, rtol=1e-6)
+    np.testing.assert_allclose(y2, y + 2, rtol=1e-6, atol=1e-5)  # bias added first or last
     assert op.backward(np.ones_like(y))[2].shape == (1,)
     assert op.backward(np.ones_like(y))[2][0] == pytest.approx(y.size)
 

@@ -1,8 +1,12 @@
 """Fast CPU kernels: plain float32 numpy arrays in, arrays out (no Tensor, no autodiff).
 
-One concept per module: ``im2col`` (patch gather/scatter), ``conv`` (im2col + GEMM convolution),
-``pool`` (max/average/adaptive pooling), ``norm`` (batch normalisation), ``softmax`` (fused
-softmax cross-entropy). The autodiff wrappers live in ``tutorlib/ops/nn.py``.
+One concept per module: ``conv`` (convolution: picks an algorithm per shape), with the
+algorithms' loops in ``im2col`` (patch gather/scatter), ``rowshift`` (kernel-width taps and
+shifted sums) and ``direct`` (plain loops for single-channel inputs); ``pool``
+(max/average/adaptive pooling), ``norm`` (batch normalisation), ``softmax`` (fused softmax
+cross-entropy), ``activation`` (one-pass ReLU backward); ``blas`` (how GEMMs use the threads)
+and ``memory`` (keeping freed memory for the next step). The autodiff wrappers live in
+``tutorlib/ops/nn.py`` and ``tutorlib/ops/elementwise.py``.
 
 numba functions are compiled lazily on first call and cached on disk (``cache=True``), so
 importing this package never triggers a compilation.

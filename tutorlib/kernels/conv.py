@@ -1,36 +1,46 @@
-"""2-D convolution (cross-correlation, NCHW) as im2col + one BLAS matrix multiply per chunk.
+"""2-D convolution (cross-correlation, NCHW): a few algorithms, one chosen per shape.
 
-Forward, for a chunk of images (see ``im2col.py`` for the layouts)::
+Every algorithm turns most of the work into one BLAS matrix multiply per chunk of images, except
+for single-channel inputs. Paths (``choose_path`` picks one from the shapes and attributes):
+
+    "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
+                   column matrix, so the convolution is one plain GEMM.
+    "direct"       at most 3 input channels, stride 1, no dilation (a grayscale or RGB first
+                   layer): the loops of the definition (``direct.py``); with so few channels
+                   every GEMM formulation is thin and its patch copies cost more than the loops.
+    "row_shift"    vertical stride 1, no horizontal dilation, one group, KH > 1 (the 3x3 and
+                   5x5 convolutions of ResNet and LeNet): im2col along the kernel width only,
+                   one GEMM KH times wider, and a shifted sum (``rowshift.py``).
+    "im2col_rows"  other single-group convolutions without horizontal dilation (strided ones):
+                   im2col copying whole kernel rows (KW*C floats).
+    "im2col"       everything else (groups, horizontal dilation): the general gather loop.
+
+The im2col paths, for a chunk of images (layouts in ``im2col.py``)::
 
     cols (rows, KH*KW*C) = im2col(xp[chunk])          rows = images_in_chunk * OH * OW
     out  (rows, O)       = cols @ W2.T                W2 = w as (O, KH*KW*C), (kh, kw, c) order
     y[chunk]             = out as NCHW + bias
 
-Backward, again chunk by chunk (the patches are recomputed rather than stored)::
+    backward:  gW2 += g_rows.T @ cols;   gcols = g_rows @ W2  ->  col2im_add into gxp
 
-    gW2 += g_rows.T @ cols                            g_rows = dL/dy as (rows, O)
-    gcols = g_rows @ W2   ->  col2im_add into gxp     (adjoint of im2col)
+Working in chunks of images bounds the extra memory (about ``CHUNK_BYTES`` of workspace in all,
+instead of KH*KW times the input). Everything for a chunk happens in one task: the NCHW ->
+padded NHWC copy of its images (recomputed in backward rather than kept, which saves an
+input-sized buffer per layer), the patches, the GEMM, and the copy back to NCHW. Big
+convolutions run their chunks on several Python threads with single-threaded GEMMs
+(``blas.run_chunks``: no OpenBLAS thread pool fighting the serial loops), so there are at least
+as many chunks as threads and each thread's workspaces take ``CHUNK_BYTES / threads``. With
+``groups`` > 1 each group is its own GEMM on its contiguous block of columns.
 
-Working in chunks of images bounds the extra memory (about ``CHUNK_BYTES`` of patches in all,
-instead of KH*KW times the input). Everything for a chunk happens in one task: the NCHW -> padded
-NHWC copy of its images (the padded input is recomputed in backward rather than kept, which saves
-an input-sized buffer per layer), im2col, the GEMM, and the copy back to NCHW. Big convolutions
-run their chunks on several Python threads with single-threaded GEMMs (``blas.run_chunks``: no
-OpenBLAS thread pool fighting the serial loops), so there are at least as many chunks as
-threads and each thread's workspaces take ``CHUNK_BYTES / threads``. With ``groups`` > 1 each
-group is its own GEMM on its contiguous block of columns.
-
-Paths (chosen by ``choose_path`` from the shapes and attributes):
-    "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
-                   column matrix, so no im2col/col2im at all (plain GEMM).
-    "im2col_rows"  one group, no horizontal dilation: im2col copies whole kernel rows (KW*C floats).
-    "im2col"       everything else (groups, horizontal dilation): the general gather loop.
+Each path computes the same sums in a different order, so results agree to float32 rounding
+(the tests force every path on the same inputs).
 """
 import threading
 
 import numpy as np
 
 from tutorlib.kernels import blas
+from tutorlib.kernels.direct import direct_forward, direct_grad_input, direct_grad_weight
 from tutorlib.kernels.im2col import (
     col2im_add,
     col2im_rows_add,
@@ -39,8 +49,11 @@ from tutorlib.kernels.im2col import (
     im2col_rows,
     pad_into_nhwc,
 )
+from tutorlib.kernels.rowshift import shift_sum_to_nchw, spread_to_shifted
 
-CHUNK_BYTES = 32 << 20  # size of the column-matrix workspace per chunk
+DIRECT_MAX_CHANNELS = 3  # grayscale and RGB first layers (measured: benchmarks/conv_paths.py)
+CHUNK_BYTES = 2 << 20  # the biggest workspace matrix, over all threads (1 MB each: L2-sized)
+PATHS = ("pointwise", "direct", "row_shift", "im2col_rows", "im2col")
 _scratch = threading.local()  # per-thread reusable workspaces, see _workspace
 
 
@@ -70,35 +83,43 @@ def conv2d_output_shape(x_shape, w_shape, stride, padding, dilation):
 
 
 def choose_path(w_shape, stride, padding, dilation, groups):
-    """Which algorithm the convolution uses: "pointwise", "im2col_rows" or "im2col".
+    """Which algorithm the convolution uses (one of ``PATHS``).
 
-    >>> choose_path((64, 32, 1, 1), (1, 1), (0, 0), (1, 1), 1)
-    'pointwise'
-    >>> choose_path((64, 32, 3, 3), (1, 1), (1, 1), (1, 1), 1), choose_path((64, 8, 3, 3), (1, 1), (1, 1), (1, 1), 4)
-    ('im2col_rows', 'im2col')
+    >>> one = (1, 1)
+    >>> choose_path((64, 32, 1, 1), one, (0, 0), one, 1), choose_path((6, 1, 5, 5), one, (0, 0), one, 1)
+    ('pointwise', 'direct')
+    >>> choose_path((64, 32, 3, 3), one, one, one, 1), choose_path((64, 32, 3, 3), (2, 2), one, one, 1)
+    ('row_shift', 'im2col_rows')
+    >>> choose_path((64, 8, 3, 3), one, one, one, 4)
+    'im2col'
     """
     if groups != 1:
         return "im2col"
-    if w_shape[2:] == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0):
+    O, C, KH, KW = w_shape
+    if (KH, KW) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0):
         return "pointwise"
-    return "im2col_rows" if dilation[1] == 1 else "im2col"
+    if C <= DIRECT_MAX_CHANNELS and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1):
+        return "direct"
+    if dilation[1] != 1:
+        return "im2col"
+    return "row_shift" if stride[0] == 1 and KH > 1 else "im2col_rows"
 
 
-def _weight_matrix(w):
-    """(O, Cg, KH, KW) -> W2 (O, KH*KW*Cg), columns in im2col's (kh, kw, c) order."""
-    return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(w.shape[0], -1)
+def _chunks(N, image_bytes, workers=1):
+    """Split range(N) into chunks of nearly equal size (differing by at most one image) whose
+    workspaces, at ``image_bytes`` per image, take about ``CHUNK_BYTES / workers`` each; their
+    count is a multiple of ``workers`` when there are enough images, so no thread idles at the end.
 
-
-def _chunks(N, rows_per_image, row_bytes, workers=1):
-    """Split range(N) into at least ``workers`` chunks whose column matrices, one per worker,
-    add up to about CHUNK_BYTES.
-
-    >>> _chunks(64, 1024, 4 * 576, 2)[:2], len(_chunks(64, 1024, 4 * 576, 2))
-    ([(0, 7), (7, 14)], 10)
+    >>> _chunks(10, 1 << 19, 2)
+    [(0, 1), (1, 3), (3, 5), (5, 6), (6, 8), (8, 10)]
+    >>> _chunks(64, 1 << 10, 2)
+    [(0, 32), (32, 64)]
     """
-    step = CHUNK_BYTES // max(1, workers * rows_per_image * row_bytes)
-    step = max(1, min(step, -(-N // workers)))
-    return [(n0, min(N, n0 + step)) for n0 in range(0, N, step)]
+    per_chunk = max(1, (CHUNK_BYTES // workers) // max(1, image_bytes))
+    count = -(-N // per_chunk)
+    count = min(N, -(-count // workers) * workers)
+    bounds = [i * N // count for i in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 class _Geometry:
@@ -112,36 +133,87 @@ class _Geometry:
         self.K = self.KH * self.KW * self.Cg  # columns per group
         self.Og = self.O // groups
         self.path = path or choose_path(w_shape, stride, padding, dilation, groups)
+        if self.path not in PATHS:
+            raise ValueError(f"conv2d: unknown path {self.path!r}; expected one of {PATHS}")
         self.Hp, self.Wp = self.H + 2 * padding[0], self.W + 2 * padding[1]
+        if self.path == "row_shift":  # colsW (Hp*OW, KW*C) and P / G (Hp*OW, KH*O) per image
+            self.rows_per_image = self.Hp * self.OW
+            self.row_floats = max(self.KW * self.C, self.KH * self.O)
+        elif self.path == "direct":  # no workspace but the padded input
+            self.rows_per_image, self.row_floats = self.Hp, self.Wp * self.C
+        else:  # cols (OH*OW, G*K) per image
+            self.rows_per_image, self.row_floats = self.OH * self.OW, self.K * groups
         macs = self.N * self.OH * self.OW * self.K * self.O
         self.workers = blas.workers_for(macs)
-        self.chunks = _chunks(self.N, self.OH * self.OW, 4 * self.K * groups, self.workers)
-        self.rows_max = (self.chunks[0][1] - self.chunks[0][0]) * self.OH * self.OW
+        self.chunks = _chunks(self.N, 4 * self.rows_per_image * self.row_floats, self.workers)
+        self.n_max = max(n1 - n0 for n0, n1 in self.chunks)
+        self.rows_max = self.n_max * self.rows_per_image
+
+    # --- weights in the layout each path multiplies by -----------------------------------------
+
+    def weight_matrix(self, w):
+        """w (O, Cg, KH, KW) in the path's layout: itself ("direct"), Wcat (KW*C, KH*O)
+        ("row_shift"), else W2 (O, KH*KW*Cg) with columns in im2col's (kh, kw, c) order."""
+        if self.path == "direct":
+            return w
+        if self.path == "row_shift":
+            return np.ascontiguousarray(w.transpose(3, 1, 2, 0)).reshape(self.KW * self.C, -1)
+        return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(self.O, -1)
+
+    def weight_grad(self, gmat):
+        """Inverse of ``weight_matrix`` for a gradient: back to (O, Cg, KH, KW)."""
+        if self.path == "direct":
+            return gmat
+        if self.path == "row_shift":
+            g4 = gmat.reshape(self.KW, self.C, self.KH, self.O).transpose(3, 1, 2, 0)
+        else:
+            g4 = gmat.reshape(self.O, self.KH, self.KW, self.Cg).transpose(0, 3, 1, 2)
+        return np.ascontiguousarray(g4)
+
+    # --- the input of a chunk ---------------------------------------------------------------
 
     def padded(self, x, n0, n1):
-        """Padded NHWC copy of images n0:n1 of NCHW ``x``, in this thread's workspace."""
+        """Padded copy of images n0:n1 of NCHW ``x`` in this thread's workspace: NCHW for
+        "direct" (``x`` itself if there is no padding), NHWC for every other path."""
         ph, pw = self.padding
-        xp = _workspace("xp", self.chunks[0][1] - self.chunks[0][0], self.Hp * self.Wp * self.C)
-        xp = xp[:n1 - n0].reshape(n1 - n0, self.Hp, self.Wp, self.C)
+        n = n1 - n0
+        if self.path == "direct":
+            if not (ph or pw):
+                return x[n0:n1]
+            xp = _workspace("xp", self.n_max, self.C * self.Hp * self.Wp)[:n]
+            xp = xp.reshape(n, self.C, self.Hp, self.Wp)
+            xp.fill(0.0)
+            xp[:, :, ph:ph + self.H, pw:pw + self.W] = x[n0:n1]
+            return xp
+        xp = _workspace("xp", self.n_max, self.Hp * self.Wp * self.C)[:n]
+        xp = xp.reshape(n, self.Hp, self.Wp, self.C)
         if ph or pw:
             xp.fill(0.0)  # the border (the workspace holds an older chunk)
         return pad_into_nhwc(x[n0:n1], ph, pw, xp)
 
     def patches(self, xp):
-        """Column matrix of padded NHWC chunk ``xp`` (a view for "pointwise", else im2col into
-        this thread's workspace)."""
+        """Column matrix of padded NHWC chunk ``xp`` (a view for "pointwise", else a gather
+        into this thread's workspace: KW taps for "row_shift", full patches for im2col)."""
         if self.path == "pointwise":
             return xp.reshape(-1, self.C)
-        out = _workspace("cols", self.rows_max, self.K * self.groups)[:len(xp) * self.OH * self.OW]
         (sh, sw), (dh, dw) = self.stride, self.dilation
+        out = _workspace("cols", self.rows_max, self.row_floats)
+        if self.path == "row_shift":
+            out = out.reshape(-1)[:len(xp) * self.rows_per_image * self.KW * self.C]
+            out = out.reshape(-1, self.KW * self.C)
+            return im2col_rows(xp, 1, self.KW, 1, sw, 1, self.Hp, self.OW, out)
+        out = out[:len(xp) * self.rows_per_image]
         if self.path == "im2col_rows":
             return im2col_rows(xp, self.KH, self.KW, sh, sw, dh, self.OH, self.OW, out)
         return im2col(xp, self.groups, self.KH, self.KW, sh, sw, dh, dw, self.OH, self.OW, out)
 
     def add_patches(self, gcols, gxp):
-        """Scatter-add a column-matrix gradient onto padded NHWC chunk ``gxp`` (adjoint of patches)."""
+        """Scatter-add a column-matrix gradient onto padded NHWC chunk ``gxp`` (adjoint of
+        ``patches``)."""
         (sh, sw), (dh, dw) = self.stride, self.dilation
-        if self.path == "im2col_rows":
+        if self.path == "row_shift":
+            col2im_rows_add(gcols, 1, self.KW, 1, sw, 1, self.Hp, self.OW, gxp)
+        elif self.path == "im2col_rows":
             col2im_rows_add(gcols, self.KH, self.KW, sh, sw, dh, self.OH, self.OW, gxp)
         else:
             col2im_add(gcols, self.groups, self.KH, self.KW, sh, sw, dh, dw, self.OH, self.OW, gxp)
@@ -158,6 +230,77 @@ def _rows_to_nchw(rows, bias, out):
            out=out.reshape(n_img, O, OH * OW))
 
 
+def _forward_chunk(geo, x, wmat, bias, y, n0, n1):
+    """y[n0:n1] for images n0:n1 (one task of ``conv2d_forward``)."""
+    xp = geo.padded(x, n0, n1)
+    if geo.path == "direct":
+        direct_forward(xp, wmat, bias, y[n0:n1])
+        return
+    cols = geo.patches(xp)
+    if geo.path == "row_shift":
+        P = _workspace("out", geo.rows_max, geo.KH * geo.O)[:cols.shape[0]]
+        np.matmul(cols, wmat, out=P)
+        shift_sum_to_nchw(P, geo.KH, geo.dilation[0], geo.Hp, bias, y[n0:n1])
+        return
+    rows = _workspace("out", geo.rows_max, geo.O)[:cols.shape[0]]
+    if geo.groups == 1:
+        np.matmul(cols, wmat.T, out=rows)
+    else:
+        for g in range(geo.groups):
+            np.matmul(geo.block(cols, g, geo.K), wmat[g * geo.Og:(g + 1) * geo.Og].T,
+                      out=rows[:, g * geo.Og:(g + 1) * geo.Og])
+    _rows_to_nchw(rows, bias, y[n0:n1])
+
+
+def _backward_chunk(geo, g, x, wmat, gx, n0, n1):
+    """(weight-matrix gradient, bias gradient) of images n0:n1; writes gx[n0:n1] unless gx is
+    None (one task of ``conv2d_backward``)."""
+    n = n1 - n0
+    xp = geo.padded(x, n0, n1)
+    gb = g[n0:n1].sum(axis=(0, 2, 3), dtype=np.float32)
+    if geo.path == "direct":
+        gw = direct_grad_weight(g[n0:n1], xp, geo.KH, geo.KW)
+        if gx is not None:
+            ph, pw = geo.padding
+            gxp = _workspace("gxp", geo.n_max, geo.C * geo.Hp * geo.Wp)[:n]
+            gxp = gxp.reshape(n, geo.C, geo.Hp, geo.Wp)
+            gxp.fill(0.0)
+            direct_grad_input(g[n0:n1], wmat, gxp)
+            gx[n0:n1] = gxp[:, :, ph:ph + geo.H, pw:pw + geo.W]
+        return gw, gb
+    cols = geo.patches(xp)
+    if geo.path == "row_shift":  # g spread over the KH shifted row blocks: G (rows, KH*O)
+        g_rows = _workspace("g", geo.rows_max, geo.KH * geo.O)[:cols.shape[0]]
+        spread_to_shifted(g[n0:n1], geo.KH, geo.dilation[0], geo.Hp, g_rows)
+        gmat = np.matmul(cols.T, g_rows)
+    else:  # dL/dy of the chunk as (rows, O)
+        g_img = _workspace("g", geo.n_max, geo.OH * geo.OW * geo.O)[:n]
+        g_rows = pad_into_nhwc(g[n0:n1], 0, 0, g_img.reshape(n, geo.OH, geo.OW, geo.O))
+        g_rows = g_rows.reshape(-1, geo.O)
+        gmat = np.empty_like(wmat)
+        for gi in range(geo.groups):
+            o = slice(gi * geo.Og, (gi + 1) * geo.Og)
+            np.matmul(geo.block(g_rows, gi, geo.Og).T, geo.block(cols, gi, geo.K), out=gmat[o])
+    if gx is not None:
+        gxp = _workspace("gxp", geo.n_max, geo.Hp * geo.Wp * geo.C)[:n]
+        gxp = gxp.reshape(n, geo.Hp, geo.Wp, geo.C)
+        if geo.path == "pointwise":
+            np.matmul(g_rows, wmat, out=gxp.reshape(-1, geo.C))
+        else:
+            gxp.fill(0.0)
+            gcols = _workspace("gcols", geo.rows_max, geo.row_floats).reshape(-1)
+            gcols = gcols[:cols.size].reshape(cols.shape)
+            if geo.path == "row_shift":
+                np.matmul(g_rows, wmat.T, out=gcols)
+            else:
+                for gi in range(geo.groups):
+                    np.matmul(geo.block(g_rows, gi, geo.Og), wmat[gi * geo.Og:(gi + 1) * geo.Og],
+                              out=geo.block(gcols, gi, geo.K))
+            geo.add_patches(gcols, gxp)
+        from_padded_nhwc(gxp, geo.padding[0], geo.padding[1], gx[n0:n1])
+    return gmat, gb
+
+
 def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     """Cross-correlate NCHW ``x`` with ``w`` (O, C/groups, KH, KW) and add ``bias`` (O,) or None.
 
@@ -171,22 +314,11 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
              [4., 4.]]]], dtype=float32)
     """
     geo = _Geometry(x.shape, w.shape, stride, padding, dilation, groups, path)
-    W2 = _weight_matrix(w)
+    wmat = geo.weight_matrix(w)
     bias = np.zeros(geo.O, np.float32) if bias is None else bias.reshape(geo.O)
     y = np.empty((geo.N, geo.O, geo.OH, geo.OW), np.float32)
-
-    def chunk(n0, n1):  # one task: its own images in, its own slice of y out
-        cols = geo.patches(geo.padded(x, n0, n1))
-        rows = _workspace("out", geo.rows_max, geo.O)[:cols.shape[0]]
-        if groups == 1:
-            np.matmul(cols, W2.T, out=rows)
-        else:
-            for g in range(groups):
-                np.matmul(geo.block(cols, g, geo.K), W2[g * geo.Og:(g + 1) * geo.Og].T,
-                          out=rows[:, g * geo.Og:(g + 1) * geo.Og])
-        _rows_to_nchw(rows, bias, y[n0:n1])
-
-    blas.run_chunks(chunk, geo.chunks, geo.workers)
+    blas.run_chunks(lambda n0, n1: _forward_chunk(geo, x, wmat, bias, y, n0, n1),
+                    geo.chunks, geo.workers)
     return y, x
 
 
@@ -208,36 +340,10 @@ def conv2d_backward(g, x, w, x_shape, stride, padding, dilation, groups, path=No
            [4., 4.]], dtype=float32), array([4.], dtype=float32))
     """
     geo = _Geometry(x_shape, w.shape, stride, padding, dilation, groups, path)
-    W2 = _weight_matrix(w)
+    wmat = geo.weight_matrix(w)
     gx = np.empty(x_shape, np.float32) if need_gx else None
-    n_max = geo.chunks[0][1] - geo.chunks[0][0]
-
-    def chunk(n0, n1):  # returns this chunk's share of (gW2, gb); writes gx[n0:n1]
-        cols = geo.patches(geo.padded(x, n0, n1))
-        g_img = _workspace("g", n_max, geo.OH * geo.OW * geo.O)[:n1 - n0]
-        g_rows = pad_into_nhwc(g[n0:n1], 0, 0, g_img.reshape(n1 - n0, geo.OH, geo.OW, geo.O))
-        g_rows = g_rows.reshape(-1, geo.O)  # dL/dy of the chunk as (rows, O)
-        gW2 = np.empty_like(W2)
-        for gi in range(groups):
-            o = slice(gi * geo.Og, (gi + 1) * geo.Og)
-            np.matmul(geo.block(g_rows, gi, geo.Og).T, geo.block(cols, gi, geo.K), out=gW2[o])
-        if need_gx:
-            gxp = _workspace("gxp", n_max, geo.Hp * geo.Wp * geo.C)[:n1 - n0]
-            gxp = gxp.reshape(n1 - n0, geo.Hp, geo.Wp, geo.C)
-            if geo.path == "pointwise":
-                np.matmul(g_rows, W2, out=gxp.reshape(-1, geo.C))
-            else:
-                gxp.fill(0.0)
-                gcols = _workspace("gcols", geo.rows_max, geo.K * groups)[:cols.shape[0]]
-                for gi in range(groups):
-                    np.matmul(geo.block(g_rows, gi, geo.Og), W2[gi * geo.Og:(gi + 1) * geo.Og],
-                              out=geo.block(gcols, gi, geo.K))
-                geo.add_patches(gcols, gxp)
-            from_padded_nhwc(gxp, padding[0], padding[1], gx[n0:n1])
-        return gW2, g_rows.sum(axis=0)
-
-    parts = blas.run_chunks(chunk, geo.chunks, geo.workers)
-    gW2 = np.sum([p[0] for p in parts], axis=0, dtype=np.float32)
+    parts = blas.run_chunks(lambda n0, n1: _backward_chunk(geo, g, x, wmat, gx, n0, n1),
+                            geo.chunks, geo.workers)
+    gmat = np.sum([p[0] for p in parts], axis=0, dtype=np.float32)
     gb = np.sum([p[1] for p in parts], axis=0, dtype=np.float32)
-    gw = np.ascontiguousarray(gW2.reshape(geo.O, geo.KH, geo.KW, geo.Cg).transpose(0, 3, 1, 2))
-    return gx, gw, gb
+    return gx, geo.weight_grad(gmat), gb

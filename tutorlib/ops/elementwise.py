@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.activation import relu_backward
 from .core import Op
 
 
@@ -238,14 +239,17 @@ class Sigmoid(Op):
 
 
 class Relu(Op):
-    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
+    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0 (equivalently: where y > 0).
+
+    Backward reads the output it already has instead of keeping a separate mask, and does the
+    masking in one pass (``kernels/activation.py``)."""
 
     def forward(self, x):
-        self.mask = x > 0
-        return np.maximum(x, 0)
+        self.y = np.maximum(x, 0)
+        return self.y
 
     def backward(self, g):
-        return (g * self.mask,)
+        return (relu_backward(g, self.y),)
 
 
 class LeakyRelu(Op):
