@@ -16,7 +16,7 @@ endif
 export TUTORLIB_DATA
 endif
 
-.PHONY: lab test setup data book bench clean
+.PHONY: lab test setup data kernels book bench clean
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 (>= 3.10) is required"; exit 1; }
@@ -32,7 +32,12 @@ else
 	@echo "No ../shared/data here: datasets download into $${TUTORLIB_DATA:-~/.cache/tutorlib} on first use."
 endif
 
-setup: $(STAMP) data
+# Compile every numba kernel into its on-disk cache now, not during the first lesson (~10 s once;
+# a second or so when the cache is already warm).
+kernels: $(STAMP)
+	$(PY) -m tutorlib.kernels.warmup
+
+setup: $(STAMP) data kernels
 
 # Opens the first lesson; exercises/ holds the student notebooks. (--allow-root only when run as root.)
 lab: setup

@@ -315,7 +315,8 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     """
     geo = _Geometry(x.shape, w.shape, stride, padding, dilation, groups, path)
     wmat = geo.weight_matrix(w)
-    bias = np.zeros(geo.O, np.float32) if bias is None else bias.reshape(geo.O)
+    # a private writable copy: a read-only bias (a broadcast view) would be another numba type
+    bias = np.zeros(geo.O, np.float32) if bias is None else np.array(bias, np.float32).reshape(geo.O)
     y = np.empty((geo.N, geo.O, geo.OH, geo.OW), np.float32)
     blas.run_chunks(lambda n0, n1: _forward_chunk(geo, x, wmat, bias, y, n0, n1),
                     geo.chunks, geo.workers)

@@ -1,0 +1,74 @@
+"""The kernel warm-up fills numba's cache, and tutorlib keeps freed memory for the next step.
+
+Both run in fresh subprocesses: a cache directory of their own, and glibc settings that apply
+to a whole process.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_python(code, **env):
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, check=True,
+                         capture_output=True, text=True, env=dict(os.environ, **env))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_warm_up_compiles_what_a_training_step_needs(tmp_path):
+    """After the warm-up, training steps of LeNet-5 (grayscale and RGB) and of a residual
+    block in a new process load every kernel from the cache: no compilation at all."""
+    cache = str(tmp_path / "numba-cache")
+    subprocess.run([sys.executable, "-m", "tutorlib.kernels.warmup"], cwd=ROOT, check=True,
+                   capture_output=True, env=dict(os.environ, NUMBA_CACHE_DIR=cache))
+    stats = run_python("""
+        import json, sys
+        sys.path.insert(0, "benchmarks")
+        import train_step
+        from numba.core.registry import CPUDispatcher
+        from tutorlib.kernels import activation, direct, im2col, norm, pool, rowshift, softmax
+        for name in ("lenet1", "lenet3", "resblock"):
+            step, wrap = train_step.tutorlib_trainer(name)
+            x, y = train_step.data(name, 4)
+            step(wrap(x), wrap(y))
+        kernels = [f for m in (activation, direct, im2col, norm, pool, rowshift, softmax)
+                   for f in vars(m).values() if isinstance(f, CPUDispatcher)]
+        print(json.dumps({f.py_func.__name__: [sum(f.stats.cache_hits.values()),
+                                                sum(f.stats.cache_misses.values())]
+                          for f in kernels if f.signatures}))
+    """, NUMBA_CACHE_DIR=cache)
+    assert len(stats) >= 12  # the kernels a CNN step uses
+    missed = {name: hits_misses for name, hits_misses in stats.items() if hits_misses[1]}
+    assert not missed, f"compiled after the warm-up (not cached): {missed}"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc settings")
+@pytest.mark.parametrize("keep", ["1", "0"])
+def test_freed_big_arrays_stay_in_the_process_unless_opted_out(keep):
+    """A freed 64 MB array is kept by the process (the next one reuses its pages) when tutorlib
+    keeps freed memory, and given back to the system with TUTORLIB_KEEP_MEMORY=0."""
+    rss = run_python("""
+        import json, os
+        import numpy as np
+        import tutorlib
+        page = os.sysconf("SC_PAGE_SIZE")
+        def rss():
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * page
+        before = rss()
+        a = np.ones(16 << 20, np.float32)  # 64 MB, every page touched
+        touched = rss()
+        del a
+        print(json.dumps({"kept": tutorlib.keep_freed_memory(), "grew": touched - before,
+                          "after_free": rss() - before}))
+    """, TUTORLIB_KEEP_MEMORY=keep)
+    assert rss["grew"] > 60e6
+    if keep == "1":
+        assert rss["kept"] is True and rss["after_free"] > 60e6
+    else:
+        assert rss["kept"] is False and rss["after_free"] < 10e6
