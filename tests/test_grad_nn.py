@@ -80,6 +80,27 @@ def test_conv2d(case, bias, seed):
         gradcheck(lambda x_, w_: F.conv2d(x_, w_, **kw), x, w, float64=False)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, kw, path", [
+    ((2, 1, 6, 5), (3, 1, 3, 3), dict(padding=1), "direct"),                 # grayscale
+    ((2, 3, 6, 6), (2, 3, 5, 5), dict(), "direct"),                          # RGB, LeNet-like
+    ((2, 5, 4, 3), (3, 5, 1, 1), dict(), "pointwise"),
+    ((2, 4, 6, 5), (3, 4, 3, 3), dict(padding=1), "row_shift"),
+    ((2, 4, 6, 5), (3, 4, 3, 3), dict(padding=2, dilation=(2, 1)), "row_shift"),
+    ((2, 4, 6, 5), (3, 4, 3, 3), dict(stride=2, padding=1), "im2col_rows"),
+    ((2, 4, 6, 5), (4, 2, 3, 3), dict(groups=2, dilation=(1, 2), padding=2), "im2col"),
+])
+def test_conv2d_every_kernel_path(x_shape, w_shape, kw, path):
+    """One finite-difference check per convolution algorithm (the path is asserted, so a change
+    of the path rules cannot silently drop one from the checks)."""
+    from tutorlib.kernels import conv
+    from tutorlib.ops.nn import _pair
+    attrs = [_pair(kw.get(k, d), k, "conv2d") for k, d in
+             (("stride", 1), ("padding", 0), ("dilation", 1))]
+    assert conv.choose_path(w_shape, *attrs, kw.get("groups", 1)) == path
+    x, w, b = rand(x_shape, 0), rand(w_shape, 1), rand((1, w_shape[0], 1, 1), 2)
+    gradcheck(lambda x_, w_, b_: F.conv2d(x_, w_, b_, **kw), x, w, b, float64=False)
+
+
 def test_conv2d_grouped_5d_weight_and_1d_bias():
     x, w, b = rand((2, 4, 5, 5), 0), rand((2, 3, 2, 3, 3), 1), rand((6,), 2)
     gradcheck(lambda x_, w_, b_: F.conv2d(x_, w_, b_, padding=1, groups=2), x, w, b, float64=False)

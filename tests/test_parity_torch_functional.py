@@ -187,6 +187,15 @@ def test_conv2d(kw):
                  rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("c, k, kw", [(1, 5, dict()), (3, 5, dict()), (3, 3, dict(padding=1)),
+                                      (6, 5, dict()), (16, 1, dict())])
+def test_conv2d_first_layers_and_pointwise(c, k, kw):
+    """The direct (1 or 3 input channels), row-shift (LeNet's second layer) and pointwise paths."""
+    x, w, b = rand((3, c, 12, 11), 0), rand((6, c, k, k), 1), rand((6,), 2)
+    torch_parity(lambda *a: F.conv2d(*a, **kw), lambda *a: TF.conv2d(*a, **kw), x, w, b,
+                 rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("k, s, p", [(2, None, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 0))])
 def test_pools(k, s, p):
     x = np.random.default_rng(0).permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6) * 0.01
