@@ -81,8 +81,9 @@ def test_conv2d(case, bias, seed):
 
 
 @pytest.mark.parametrize("x_shape, w_shape, kw, path", [
-    ((2, 1, 6, 5), (3, 1, 3, 3), dict(padding=1), "direct"),                 # grayscale
-    ((2, 3, 6, 6), (2, 3, 5, 5), dict(), "direct"),                          # RGB, LeNet-like
+    ((2, 1, 6, 5), (3, 1, 3, 3), dict(padding=1), "im2col_chw"),             # grayscale
+    ((2, 3, 6, 6), (2, 3, 5, 5), dict(), "im2col_chw"),                      # RGB, LeNet-like
+    ((2, 3, 7, 6), (2, 3, 3, 3), dict(stride=2, dilation=(1, 2), padding=1), "im2col_chw"),
     ((2, 5, 4, 3), (3, 5, 1, 1), dict(), "pointwise"),
     ((2, 4, 6, 5), (3, 4, 3, 3), dict(padding=1), "row_shift"),
     ((2, 4, 6, 5), (3, 4, 3, 3), dict(padding=2, dilation=(2, 1)), "row_shift"),

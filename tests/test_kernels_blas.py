@@ -62,7 +62,7 @@ def test_gemm_threads_without_openblas_is_a_no_op(monkeypatch):
         np.testing.assert_array_equal(a @ a.T, [[5, 14], [14, 50]])
 
 
-@pytest.mark.parametrize("path", [None, "im2col", "im2col_rows", "direct"])
+@pytest.mark.parametrize("path", [None, "im2col", "im2col_rows", "im2col_chw"])
 @pytest.mark.parametrize("kernel, pad", [((3, 3), (1, 1)), ((1, 1), (0, 0))])
 def test_conv_backward_without_input_gradient(kernel, pad, path):
     rng = np.random.default_rng(0)
@@ -112,7 +112,7 @@ def test_ops_skip_the_gradient_of_an_untracked_input(op, shapes):
     # (N, C, H, W, O, KH, KW, stride, pad, dil, groups)
     (5, 4, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1),     # row_shift
     (5, 3, 6, 5, 4, 3, 3, (2, 1), (1, 1), (1, 1), 1),     # im2col_rows
-    (5, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1),     # direct
+    (5, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1),     # im2col_chw
     (4, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2),     # im2col (groups, dilation)
     (3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1),     # pointwise
 ])

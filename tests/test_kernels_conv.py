@@ -132,20 +132,21 @@ def test_path_choice():
     assert conv.choose_path((8, 4, 3, 3), (1, 2), (1, 1), one, 1) == "row_shift"
     assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (1, 2), 1) == "im2col"
     assert conv.choose_path((8, 2, 1, 1), one, (0, 0), one, 2) == "im2col"
-    assert conv.choose_path((6, 1, 5, 5), one, (0, 0), one, 1) == "direct"
-    assert conv.choose_path((6, 1, 5, 5), (2, 2), (0, 0), one, 1) == "im2col_rows"
+    assert conv.choose_path((6, 1, 5, 5), one, (0, 0), one, 1) == "im2col_chw"
+    assert conv.choose_path((6, 3, 5, 5), (2, 2), (0, 0), (1, 2), 1) == "im2col_chw"
+    assert conv.choose_path((6, 4, 5, 5), one, (0, 0), one, 1) == "row_shift"
 
 
 def applicable_paths(C, KH, KW, stride, pad, dil, groups):
     """Every path that can compute this convolution (the general "im2col" always can)."""
     paths = ["im2col"]
-    if groups == 1 and dil[1] == 1:
-        paths.append("im2col_rows")
-        if stride[0] == 1:
-            paths.append("row_shift")
-    if groups == 1 and tuple(stride) == (1, 1) and tuple(dil) == (1, 1):
-        paths.append("direct")
-        if (KH, KW) == (1, 1) and tuple(pad) == (0, 0):
+    if groups == 1:
+        paths.append("im2col_chw")
+        if dil[1] == 1:
+            paths.append("im2col_rows")
+            if stride[0] == 1:
+                paths.append("row_shift")
+        if (KH, KW) == (1, 1) and tuple(stride) == (1, 1) and tuple(pad) == (0, 0):
             paths.append("pointwise")
     return paths
 
@@ -153,14 +154,15 @@ def applicable_paths(C, KH, KW, stride, pad, dil, groups):
 CASES = [
     # (N, C, H, W, O, KH, KW, stride, pad, dil, groups), the path chosen for it
     ((2, 4, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "row_shift"),     # 3x3 same
-    ((2, 3, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "direct"),        # RGB 3x3 same
+    ((2, 3, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "im2col_chw"),    # RGB 3x3 same
     ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2), "im2col"),        # stride/dilation/groups
     ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (2, 1), 1), "im2col_rows"),   # vertical stride
     ((2, 4, 9, 8, 6, 3, 2, (1, 2), (1, 0), (2, 1), 1), "row_shift"),     # vertical dilation
     ((3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1), "pointwise"),     # plain GEMM
     ((2, 4, 5, 5, 3, 1, 1, (2, 2), (0, 0), (1, 1), 1), "im2col_rows"),   # strided 1x1
-    ((1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1), "direct"),        # kernel == input, C=1
-    ((3, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1), "direct"),        # LeNet-like, padded
+    ((1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1), "im2col_chw"),    # kernel == input, C=1
+    ((3, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1), "im2col_chw"),    # LeNet-like, padded
+    ((2, 3, 9, 8, 4, 3, 2, (2, 1), (1, 0), (1, 2), 1), "im2col_chw"),    # RGB, strided, dilated
     ((2, 6, 5, 5, 6, 3, 3, (1, 1), (1, 1), (1, 1), 6), "im2col"),        # depthwise
 ]
 
@@ -183,7 +185,7 @@ def test_conv_many_chunks_matches_one_chunk(monkeypatch, path):
     """Force the chunk loop (one image per chunk) on every path and compare with direct loops."""
     monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
     rng = np.random.default_rng(2)
-    C, kernel = (1, (3, 3)) if path == "direct" else (4, (1, 1) if path == "pointwise" else (3, 3))
+    C, kernel = (1, (3, 3)) if path == "im2col_chw" else (4, (1, 1) if path == "pointwise" else (3, 3))
     x, w, b = random_case(rng, 3, C, 5, 5, 3, *kernel, 1)
     pad = (kernel[0] // 2, kernel[1] // 2)
     assert len(conv._Geometry(x.shape, w.shape, (1, 1), pad, (1, 1), 1, path).chunks) == 3

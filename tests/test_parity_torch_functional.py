@@ -190,7 +190,8 @@ def test_conv2d(kw):
 @pytest.mark.parametrize("c, k, kw", [(1, 5, dict()), (3, 5, dict()), (3, 3, dict(padding=1)),
                                       (6, 5, dict()), (16, 1, dict())])
 def test_conv2d_first_layers_and_pointwise(c, k, kw):
-    """The direct (1 or 3 input channels), row-shift (LeNet's second layer) and pointwise paths."""
+    """The im2col_chw (1 or 3 input channels), row-shift (LeNet's second layer) and pointwise
+    paths."""
     x, w, b = rand((3, c, 12, 11), 0), rand((6, c, k, k), 1), rand((6,), 2)
     torch_parity(lambda *a: F.conv2d(*a, **kw), lambda *a: TF.conv2d(*a, **kw), x, w, b,
                  rtol=1e-4, atol=1e-4)

@@ -1,8 +1,8 @@
 """Fast CPU kernels: plain float32 numpy arrays in, arrays out (no Tensor, no autodiff).
 
 One concept per module: ``conv`` (convolution: picks an algorithm per shape), with the
-algorithms' loops in ``im2col`` (patch gather/scatter), ``rowshift`` (kernel-width taps and
-shifted sums) and ``direct`` (plain loops for single-channel inputs); ``pool``
+algorithms' loops in ``im2col`` (patch gather/scatter, channels-last and channels-first) and
+``rowshift`` (kernel-width taps and shifted sums); ``pool``
 (max/average/adaptive pooling), ``norm`` (batch normalisation), ``softmax`` (fused softmax
 cross-entropy), ``activation`` (one-pass ReLU backward); ``blas`` (how GEMMs use the threads)
 and ``memory`` (keeping freed memory for the next step). The autodiff wrappers live in

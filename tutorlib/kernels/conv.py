@@ -1,13 +1,17 @@
 """2-D convolution (cross-correlation, NCHW): a few algorithms, one chosen per shape.
 
-Every algorithm turns most of the work into one BLAS matrix multiply per chunk of images, except
-for single-channel inputs. Paths (``choose_path`` picks one from the shapes and attributes):
+Every algorithm turns the work into BLAS matrix multiplies on chunks of images; they differ in
+how the input is laid out for them. Paths (``choose_path`` picks one from the shapes and
+attributes):
 
     "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
                    column matrix, so the convolution is one plain GEMM.
-    "direct"       at most 3 input channels, stride 1, no dilation (a grayscale or RGB first
-                   layer): the loops of the definition (``direct.py``); with so few channels
-                   every GEMM formulation is thin and its patch copies cost more than the loops.
+    "im2col_chw"   at most 3 input channels, one group (a grayscale or RGB first layer):
+                   channels-first patches per image (Caffe's layout, ``im2col_chw``) and
+                   ``W2 @ cols[n]``, whose result is already NCHW. With so few channels the
+                   channels-last paths copy a few floats at a time and multiply by thin
+                   matrices (K = 3*KH*KW rows against only O columns); here each patch row is a
+                   run of OW floats and the GEMM's long side is OH*OW.
     "row_shift"    vertical stride 1, no horizontal dilation, one group, KH > 1 (the 3x3 and
                    5x5 convolutions of ResNet and LeNet): im2col along the kernel width only,
                    one GEMM KH times wider, and a shifted sum (``rowshift.py``).
@@ -40,20 +44,21 @@ import threading
 import numpy as np
 
 from tutorlib.kernels import blas
-from tutorlib.kernels.direct import direct_forward, direct_grad_input, direct_grad_weight
 from tutorlib.kernels.im2col import (
     col2im_add,
+    col2im_chw_add,
     col2im_rows_add,
     from_padded_nhwc,
     im2col,
+    im2col_chw,
     im2col_rows,
     pad_into_nhwc,
 )
 from tutorlib.kernels.rowshift import shift_sum_to_nchw, spread_to_shifted
 
-DIRECT_MAX_CHANNELS = 3  # grayscale and RGB first layers (measured: benchmarks/conv_paths.py)
+CHW_MAX_CHANNELS = 3  # grayscale and RGB first layers (measured: benchmarks/conv_paths.py)
 CHUNK_BYTES = 2 << 20  # the biggest workspace matrix, over all threads (1 MB each: L2-sized)
-PATHS = ("pointwise", "direct", "row_shift", "im2col_rows", "im2col")
+PATHS = ("pointwise", "im2col_chw", "row_shift", "im2col_rows", "im2col")
 _scratch = threading.local()  # per-thread reusable workspaces, see _workspace
 
 
@@ -87,7 +92,7 @@ def choose_path(w_shape, stride, padding, dilation, groups):
 
     >>> one = (1, 1)
     >>> choose_path((64, 32, 1, 1), one, (0, 0), one, 1), choose_path((6, 1, 5, 5), one, (0, 0), one, 1)
-    ('pointwise', 'direct')
+    ('pointwise', 'im2col_chw')
     >>> choose_path((64, 32, 3, 3), one, one, one, 1), choose_path((64, 32, 3, 3), (2, 2), one, one, 1)
     ('row_shift', 'im2col_rows')
     >>> choose_path((64, 8, 3, 3), one, one, one, 4)
@@ -98,8 +103,8 @@ def choose_path(w_shape, stride, padding, dilation, groups):
     O, C, KH, KW = w_shape
     if (KH, KW) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0):
         return "pointwise"
-    if C <= DIRECT_MAX_CHANNELS and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1):
-        return "direct"
+    if C <= CHW_MAX_CHANNELS:
+        return "im2col_chw"
     if dilation[1] != 1:
         return "im2col"
     return "row_shift" if stride[0] == 1 and KH > 1 else "im2col_rows"
@@ -139,8 +144,8 @@ class _Geometry:
         if self.path == "row_shift":  # colsW (Hp*OW, KW*C) and P / G (Hp*OW, KH*O) per image
             self.rows_per_image = self.Hp * self.OW
             self.row_floats = max(self.KW * self.C, self.KH * self.O)
-        elif self.path == "direct":  # no workspace but the padded input
-            self.rows_per_image, self.row_floats = self.Hp, self.Wp * self.C
+        elif self.path == "im2col_chw":  # cols (C*KH*KW, OH*OW) per image
+            self.rows_per_image, self.row_floats = self.K, self.OH * self.OW
         else:  # cols (OH*OW, G*K) per image
             self.rows_per_image, self.row_floats = self.OH * self.OW, self.K * groups
         macs = self.N * self.OH * self.OW * self.K * self.O
@@ -152,18 +157,18 @@ class _Geometry:
     # --- weights in the layout each path multiplies by -----------------------------------------
 
     def weight_matrix(self, w):
-        """w (O, Cg, KH, KW) in the path's layout: itself ("direct"), Wcat (KW*C, KH*O)
-        ("row_shift"), else W2 (O, KH*KW*Cg) with columns in im2col's (kh, kw, c) order."""
-        if self.path == "direct":
-            return w
+        """w (O, Cg, KH, KW) in the path's layout: W2 (O, C*KH*KW) ("im2col_chw"), Wcat
+        (KW*C, KH*O) ("row_shift"), else W2 (O, KH*KW*Cg) in im2col's (kh, kw, c) order."""
+        if self.path == "im2col_chw":
+            return w.reshape(self.O, -1)
         if self.path == "row_shift":
             return np.ascontiguousarray(w.transpose(3, 1, 2, 0)).reshape(self.KW * self.C, -1)
         return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(self.O, -1)
 
     def weight_grad(self, gmat):
         """Inverse of ``weight_matrix`` for a gradient: back to (O, Cg, KH, KW)."""
-        if self.path == "direct":
-            return gmat
+        if self.path == "im2col_chw":
+            return gmat.reshape(self.O, self.Cg, self.KH, self.KW)
         if self.path == "row_shift":
             g4 = gmat.reshape(self.KW, self.C, self.KH, self.O).transpose(3, 1, 2, 0)
         else:
@@ -174,10 +179,10 @@ class _Geometry:
 
     def padded(self, x, n0, n1):
         """Padded copy of images n0:n1 of NCHW ``x`` in this thread's workspace: NCHW for
-        "direct" (``x`` itself if there is no padding), NHWC for every other path."""
+        "im2col_chw" (``x`` itself if there is no padding), NHWC for every other path."""
         ph, pw = self.padding
         n = n1 - n0
-        if self.path == "direct":
+        if self.path == "im2col_chw":
             if not (ph or pw):
                 return x[n0:n1]
             xp = _workspace("xp", self.n_max, self.C * self.Hp * self.Wp)[:n]
@@ -192,12 +197,16 @@ class _Geometry:
         return pad_into_nhwc(x[n0:n1], ph, pw, xp)
 
     def patches(self, xp):
-        """Column matrix of padded NHWC chunk ``xp`` (a view for "pointwise", else a gather
-        into this thread's workspace: KW taps for "row_shift", full patches for im2col)."""
+        """Column matrix of padded chunk ``xp`` (a view for "pointwise", else a gather into
+        this thread's workspace: KW taps for "row_shift", full patches for the im2col paths;
+        one (K, OH*OW) matrix per image for "im2col_chw")."""
         if self.path == "pointwise":
             return xp.reshape(-1, self.C)
         (sh, sw), (dh, dw) = self.stride, self.dilation
         out = _workspace("cols", self.rows_max, self.row_floats)
+        if self.path == "im2col_chw":
+            out = out[:len(xp) * self.K].reshape(len(xp), self.K, -1)
+            return im2col_chw(xp, self.KH, self.KW, sh, sw, dh, dw, self.OH, self.OW, out)
         if self.path == "row_shift":
             out = out.reshape(-1)[:len(xp) * self.rows_per_image * self.KW * self.C]
             out = out.reshape(-1, self.KW * self.C)
@@ -211,7 +220,9 @@ class _Geometry:
         """Scatter-add a column-matrix gradient onto padded NHWC chunk ``gxp`` (adjoint of
         ``patches``)."""
         (sh, sw), (dh, dw) = self.stride, self.dilation
-        if self.path == "row_shift":
+        if self.path == "im2col_chw":
+            col2im_chw_add(gcols, self.KH, self.KW, sh, sw, dh, dw, self.OH, self.OW, gxp)
+        elif self.path == "row_shift":
             col2im_rows_add(gcols, 1, self.KW, 1, sw, 1, self.Hp, self.OW, gxp)
         elif self.path == "im2col_rows":
             col2im_rows_add(gcols, self.KH, self.KW, sh, sw, dh, self.OH, self.OW, gxp)
@@ -232,11 +243,12 @@ def _rows_to_nchw(rows, bias, out):
 
 def _forward_chunk(geo, x, wmat, bias, y, n0, n1):
     """y[n0:n1] for images n0:n1 (one task of ``conv2d_forward``)."""
-    xp = geo.padded(x, n0, n1)
-    if geo.path == "direct":
-        direct_forward(xp, wmat, bias, y[n0:n1])
+    cols = geo.patches(geo.padded(x, n0, n1))
+    if geo.path == "im2col_chw":  # one (O, K) @ (K, OH*OW) product per image, straight into y
+        out = y[n0:n1].reshape(n1 - n0, geo.O, -1)
+        np.matmul(wmat, cols, out=out)
+        out += bias[:, None]
         return
-    cols = geo.patches(xp)
     if geo.path == "row_shift":
         P = _workspace("out", geo.rows_max, geo.KH * geo.O)[:cols.shape[0]]
         np.matmul(cols, wmat, out=P)
@@ -256,19 +268,21 @@ def _backward_chunk(geo, g, x, wmat, gx, n0, n1):
     """(weight-matrix gradient, bias gradient) of images n0:n1; writes gx[n0:n1] unless gx is
     None (one task of ``conv2d_backward``)."""
     n = n1 - n0
-    xp = geo.padded(x, n0, n1)
+    cols = geo.patches(geo.padded(x, n0, n1))
     gb = g[n0:n1].sum(axis=(0, 2, 3), dtype=np.float32)
-    if geo.path == "direct":
-        gw = direct_grad_weight(g[n0:n1], xp, geo.KH, geo.KW)
+    if geo.path == "im2col_chw":  # per image: gW2 += g_n (O, OH*OW) @ cols_n.T
+        g3 = g[n0:n1].reshape(n, geo.O, -1)
+        gmat = np.matmul(g3, cols.transpose(0, 2, 1)).sum(axis=0, dtype=np.float32)
         if gx is not None:
             ph, pw = geo.padding
             gxp = _workspace("gxp", geo.n_max, geo.C * geo.Hp * geo.Wp)[:n]
             gxp = gxp.reshape(n, geo.C, geo.Hp, geo.Wp)
             gxp.fill(0.0)
-            direct_grad_input(g[n0:n1], wmat, gxp)
+            gcols = _workspace("gcols", geo.rows_max, geo.row_floats)[:n * geo.K]
+            gcols = np.matmul(wmat.T, g3, out=gcols.reshape(n, geo.K, -1))
+            geo.add_patches(gcols, gxp)
             gx[n0:n1] = gxp[:, :, ph:ph + geo.H, pw:pw + geo.W]
-        return gw, gb
-    cols = geo.patches(xp)
+        return gmat, gb
     if geo.path == "row_shift":  # g spread over the KH shifted row blocks: G (rows, KH*O)
         g_rows = _workspace("g", geo.rows_max, geo.KH * geo.O)[:cols.shape[0]]
         spread_to_shifted(g[n0:n1], geo.KH, geo.dilation[0], geo.Hp, g_rows)

@@ -183,3 +183,67 @@ def col2im_rows_add(cols, KH, KW, sh, sw, dh, OH, OW, gxp):
                 for j in range(block):
                     rows[n, ih, start + j] += cols[row, kh * block + j]
     return gxp
+
+
+@njit(cache=True, nogil=True)
+def im2col_chw(xp, KH, KW, sh, sw, dh, dw, OH, OW, cols):
+    """Channels-first patches (Caffe's layout), one matrix per image: for padded NCHW ``xp``
+    (n, C, Hp, Wp) fill ``cols`` (n, C*KH*KW, OH*OW) with
+
+        cols[n, (c, kh, kw), (oh, ow)] = xp[n, c, oh*sh + kh*dh, ow*sw + kw*dw]
+
+    so that ``w.reshape(O, -1) @ cols[n]`` is image n's output, already in NCHW order. Each row
+    of ``cols`` is filled from OH runs of OW input floats (contiguous when sw == 1).
+
+    >>> xp = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3)
+    >>> im2col_chw(xp, 2, 2, 1, 1, 1, 1, 2, 2, np.empty((1, 4, 4), np.float32))[0]
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]], dtype=float32)
+    """
+    N, C = xp.shape[:2]
+    for n in range(N):
+        for c in range(C):
+            for kh in range(KH):
+                for kw in range(KW):
+                    row = cols[n, (c * KH + kh) * KW + kw]
+                    for oh in range(OH):
+                        src = xp[n, c, oh * sh + kh * dh]
+                        if sw == 1:  # a contiguous run: a separate loop so that it vectorises
+                            run = src[kw * dw:kw * dw + OW]
+                            for ow in range(OW):
+                                row[oh * OW + ow] = run[ow]
+                        else:
+                            for ow in range(OW):
+                                row[oh * OW + ow] = src[ow * sw + kw * dw]
+    return cols
+
+
+@njit(cache=True, nogil=True)
+def col2im_chw_add(cols, KH, KW, sh, sw, dh, dw, OH, OW, gxp):
+    """Adjoint of ``im2col_chw``: add every entry of ``cols`` back onto the pixel of padded NCHW
+    ``gxp`` it was copied from. Returns gxp.
+
+    >>> gxp = np.zeros((1, 1, 3, 3), np.float32)
+    >>> col2im_chw_add(np.ones((1, 4, 4), np.float32), 2, 2, 1, 1, 1, 1, 2, 2, gxp)[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]], dtype=float32)
+    """
+    N, C = gxp.shape[:2]
+    for n in range(N):
+        for c in range(C):
+            for kh in range(KH):
+                for kw in range(KW):
+                    row = cols[n, (c * KH + kh) * KW + kw]
+                    for oh in range(OH):
+                        dst = gxp[n, c, oh * sh + kh * dh]
+                        if sw == 1:
+                            run = dst[kw * dw:kw * dw + OW]
+                            for ow in range(OW):
+                                run[ow] += row[oh * OW + ow]
+                        else:
+                            for ow in range(OW):
+                                dst[ow * sw + kw * dw] += row[oh * OW + ow]
+    return gxp
