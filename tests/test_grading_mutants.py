@@ -137,9 +137,7 @@ def _(pred, target):
 def _(pred, target):
     import tutorlib as tl
     import tutorlib.functional as F
-    return F.nn.square_loss(tl.Tensor(np.asarray(pred, np.float64) / 1.0),
-                            tl.Tensor(target)).item() if np.ndim(pred) else \
-        float((pred - target) ** 2)
+    return F.nn.square_loss(tl.Tensor(pred), tl.Tensor(target)).item()
 
 
 @mutant("ch01.square_loss", "sum instead of mean", "MegEngine's docs")
@@ -450,7 +448,7 @@ for name, kwargs, feedback in [
         ("sum of the batch losses", {"record": "sum"}, None),
         ("validation MSE stored as val_mae", {"val": "mse"}, "history['val_mae']"),
         ("val_mae measured on the training set", {"val_on": "train"}, "history['val_mae']"),
-        ("gradient of the summed loss", {"reduction": "sum"}, None),
+        ("gradient of the summed loss", {"reduction": "sum"}, "summed loss"),
         ("batch_size ignored (full batch)", {"full_batch": True}, None)]:
     MUTANTS.setdefault("ch02.train_linear_regression", {})[name] = (numpy_trainer(**kwargs),
                                                                    feedback)
@@ -463,9 +461,9 @@ def log_softmax(z):
     return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
 
 
-@alternative("ch03.binary_logit", "np.diff")
+@alternative("ch03.binary_logit", "np.diff, float32")
 def _(logits):
-    return np.diff(logits, axis=1)[:, 0]
+    return np.diff(logits.astype(np.float32), axis=1)[:, 0]
 
 
 @alternative("ch03.binary_logit", "difference of log-softmax")

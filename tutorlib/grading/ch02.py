@@ -221,13 +221,14 @@ def check_train(train_linear_regression, t):
         detail = (f"with one batch holding all rows, each epoch is one gradient step from w = 0, "
                   f"b = 0: expected (w, b) = {np.round(expected, 5).tolist()}, got "
                   f"{np.round(got, 5).tolist()}")
-        one = full_batch_reference(x_train, y_train, x_val, y_val, lr, 1)
-        if np.allclose(got, np.append(*one[:2]) * n, rtol=1e-3, atol=1e-5) or \
-                np.allclose(got, np.append(*full_batch_reference(
-                    x_train, y_train, x_val, y_val, lr * n, epochs)[:2]), rtol=1e-3, atol=1e-5):
+
+        def matches(other_lr):
+            other = full_batch_reference(x_train, y_train, x_val, y_val, other_lr, epochs)
+            return np.allclose(got, np.append(*other[:2]), rtol=1e-3, atol=1e-5)
+
+        if matches(lr * n):
             detail += " (that is gradient descent on the summed loss: use the mean)"
-        elif np.allclose(got, np.append(*full_batch_reference(
-                x_train, y_train, x_val, y_val, 0.01, epochs)[:2]), rtol=1e-3, atol=1e-5):
+        elif matches(0.01):
             detail += " (that is gradient descent with lr=0.01: use the lr argument)"
         else:
             detail += (" (use the lr, epochs and batch_size arguments, start from w = 0 and "
