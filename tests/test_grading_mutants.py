@@ -270,6 +270,11 @@ def _(x):
     return 2 / np.linalg.eigvalsh(line_hessian(x)).min()
 
 
+@mutant("ch01.largest_stable_lr", "diagonal of the Hessian only")
+def _(x):
+    return 2 / np.diag(line_hessian(x)).max()
+
+
 @mutant("ch01.largest_stable_lr", "trace instead of the eigenvalue")
 def _(x):
     return 2 / np.trace(line_hessian(x))
@@ -388,7 +393,7 @@ def _(lrs, train_loss, val_mae):
 
 
 def numpy_trainer(record="mean", loss="mse", val="mae", val_on="val", reduction="mean",
-                  full_batch=False, seed=0):
+                  full_batch=False, val_before=False, loss_after=False, seed=0):
     """A numpy version of the training function; the keywords switch in one mistake each."""
     def train(X, y, X_val, y_val, lr, epochs, batch_size, progress=False):
         X, y = X.astype(np.float64), y.astype(np.float64)
@@ -398,16 +403,19 @@ def numpy_trainer(record="mean", loss="mse", val="mae", val_on="val", reduction=
         size = len(X) if full_batch else batch_size
         for _ in range(epochs):
             order, losses = rng.permutation(len(X)), []
+            xs, ys = (X_val, y_val) if val_on == "val" else (X, y)
+            err_before = xs @ w + b - ys
             for start in range(0, len(X), size):
                 idx = order[start:start + size]
                 r = X[idx] @ w + b - y[idx]
-                losses.append(np.mean(r * r) if loss == "mse" else np.mean(np.abs(r)))
                 scale = 2 / len(idx) if reduction == "mean" else 2.0
                 w, b = w - lr * scale * X[idx].T @ r, b - lr * scale * r.sum()
+                if loss_after:
+                    r = X[idx] @ w + b - y[idx]
+                losses.append(np.mean(r * r) if loss == "mse" else np.mean(np.abs(r)))
             history["train_loss"].append({"mean": np.mean, "last": lambda v: v[-1],
                                           "sum": np.sum}[record](losses))
-            xs, ys = (X_val, y_val) if val_on == "val" else (X, y)
-            err = xs @ w + b - ys
+            err = err_before if val_before else xs @ w + b - ys
             history["val_mae"].append(np.mean(np.abs(err)) if val == "mae" else np.mean(err ** 2))
         return w, b, history
     return train
@@ -449,7 +457,9 @@ for name, kwargs, feedback in [
         ("validation MSE stored as val_mae", {"val": "mse"}, "history['val_mae']"),
         ("val_mae measured on the training set", {"val_on": "train"}, "history['val_mae']"),
         ("gradient of the summed loss", {"reduction": "sum"}, "summed loss"),
-        ("batch_size ignored (full batch)", {"full_batch": True}, None)]:
+        ("batch_size ignored (full batch)", {"full_batch": True}, None),
+        ("val_mae measured before the epoch's steps", {"val_before": True}, "history['val_mae']"),
+        ("batch loss measured after its step", {"loss_after": True}, "history['train_loss']")]:
     MUTANTS.setdefault("ch02.train_linear_regression", {})[name] = (numpy_trainer(**kwargs),
                                                                    feedback)
 
