@@ -362,19 +362,19 @@ def _(lrs, train_loss, val_mae):
     return lrs[row], col + 1
 
 
-@mutant("ch02.choose_lr_and_epochs", "chosen by the training loss")
+@mutant("ch02.choose_lr_and_epochs", "chosen by the training loss", "*training* loss")
 def _(lrs, train_loss, val_mae):
     row, col = np.unravel_index(np.argmin(_grid(train_loss)), np.shape(train_loss))
     return lrs[row], col + 1
 
 
-@mutant("ch02.choose_lr_and_epochs", "argmin picks the nan")
+@mutant("ch02.choose_lr_and_epochs", "argmin picks the nan", "that is nan")
 def _(lrs, train_loss, val_mae):
     row, col = np.unravel_index(np.argmin(val_mae), np.shape(val_mae))
     return lrs[row], col + 1
 
 
-@mutant("ch02.choose_lr_and_epochs", "epochs counted from 0")
+@mutant("ch02.choose_lr_and_epochs", "epochs counted from 0", "counted from 0")
 def _(lrs, train_loss, val_mae):
     row, col = np.unravel_index(np.argmin(_grid(val_mae)), np.shape(val_mae))
     return lrs[row], col
@@ -616,9 +616,9 @@ def _(X, y, num_classes, lr=0.1, epochs=5, batch_size=64, seed=0):
 
 
 for name, kwargs, feedback in [
-        ("divides by batch_size instead of len(yb)", {"divide_by": "batch_size"}, "mini-batch"),
-        ("a new generator every epoch", {"rng_per_epoch": True}, "mini-batch"),
-        ("last, smaller batch dropped", {"drop_last": True}, "mini-batch"),
+        ("divides by batch_size instead of len(yb)", {"divide_by": "batch_size"}, "len(yb)"),
+        ("a new generator every epoch", {"rng_per_epoch": True}, "create rng once"),
+        ("last, smaller batch dropped", {"drop_last": True}, "last, smaller batch skipped"),
         ("no shuffling", {"shuffle": False}, None),
         ("bias gradient averaged instead of summed", {"bias": "mean"}, "full-batch")]:
     MUTANTS.setdefault("ch03.train_linear_classifier", {})[name] = (numpy_classifier(**kwargs),

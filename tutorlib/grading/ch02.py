@@ -133,9 +133,22 @@ def check_choose(choose_lr_and_epochs, t):
             raise CheckFailure(t.label("choose_lr_and_epochs(lrs, train_loss, val_mae)"),
                                "two numbers (lr, epochs)", describe(got),
                                "return the learning rate itself and a number of epochs")
-        t.close(np.array(got), np.array(reference_choose(lrs, train, val), np.float64),
-                "choose_lr_and_epochs(lrs, train_loss, val_mae) == (lr, epochs) of the smallest "
-                "finite validation MAE", rtol=1e-12, atol=0)
+        want = reference_choose(lrs, train, val)
+        what = ("choose_lr_and_epochs(lrs, train_loss, val_mae) == (lr, epochs) of the smallest "
+                "finite validation MAE")
+        explain = {reference_choose(lrs, val, train): "the smallest *training* loss: the "
+                   "training loss keeps falling however much the model overfits; decide on the "
+                   "validation MAE",
+                   (want[0], want[1] - 1): "the right entry, but epochs counted from 0: the "
+                   "first column is after 1 epoch"}
+        row, col = np.unravel_index(np.argmin(val), val.shape)
+        if not np.isfinite(val[row, col]):
+            explain[(lrs[row], int(col) + 1)] = ("an entry that is nan (a diverged run): np.argmin "
+                                                 "returns the position of a nan; skip them")
+        if got != want and got in explain:
+            raise CheckFailure(t.label(what), f"(lr, epochs) = {want}", f"{got}",
+                               f"(lr, epochs) = {got} is {explain[got]}")
+        t.close(np.array(got), np.array(want, np.float64), what, rtol=1e-12, atol=0)
 
 
 # --- the training function ---------------------------------------------------------------------------

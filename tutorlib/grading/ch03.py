@@ -133,19 +133,36 @@ def check_cross_entropy(cross_entropy, t):
 
 # --- training ------------------------------------------------------------------------------------
 
-def _reference_train(X, y, num_classes, lr, epochs, batch_size, seed):
+def _reference_train(X, y, num_classes, lr, epochs, batch_size, seed, *, divide_by_len=True,
+                     one_generator=True, keep_last=True):
     """The task, step by step: zeros, one permutation per epoch from default_rng(seed), batches
-    of batch_size (the last one smaller), gradient of the mean cross-entropy of each batch."""
+    of batch_size (the last one smaller), gradient of the mean cross-entropy of each batch.
+
+    The keywords switch in one common mistake each, so that a wrong answer can be explained."""
     rng = np.random.default_rng(seed)
     W = np.zeros((X.shape[1], num_classes))
     b = np.zeros(num_classes)
     for _ in range(epochs):
+        if not one_generator:
+            rng = np.random.default_rng(seed)
         order = rng.permutation(len(X))
         for start in range(0, len(X), batch_size):
             idx = order[start:start + batch_size]
-            G = (_reference_softmax(X[idx] @ W + b) - _one_hot(y[idx], num_classes)) / len(idx)
+            if not keep_last and len(idx) < batch_size:
+                break
+            n = len(idx) if divide_by_len else batch_size
+            G = (_reference_softmax(X[idx] @ W + b) - _one_hot(y[idx], num_classes)) / n
             W, b = W - lr * X[idx].T @ G, b - lr * G.sum(axis=0)
     return W, b
+
+
+_TRAINING_MISTAKES = {
+    "divide_by_len": "a batch's gradient divided by batch_size: the last batch is smaller, divide "
+                     "by the number of examples it really holds (len(yb))",
+    "one_generator": "a new generator every epoch, so every epoch visits the examples in the same "
+                     "order: create rng once, before the loop over the epochs",
+    "keep_last": "the last, smaller batch skipped: it must be used too",
+}
 
 
 def _synthetic_blobs(rng, n_per_class=60, dim=5, k=4):
@@ -199,9 +216,18 @@ def check_train(train_linear_classifier, t):
         X = t.rng.normal(size=(n, d)) * t.rng.uniform(0.5, 3.0, size=d)
         y = t.rng.integers(0, k, size=n)
         call, W, b = run(X, y, k, 0.3, epochs, batch_size, seed)
-        W_ref, b_ref = _reference_train(X, y, k, 0.3, epochs, batch_size, seed)
-        t.close(np.append(W, b), np.append(W_ref, b_ref), f"{call}: (W, b) after mini-batch SGD "
-                "in the order of np.random.default_rng(seed).permutation, one per epoch",
+        got = np.append(W, b)
+        what = (f"{call}: (W, b) after mini-batch SGD in the order of "
+                "np.random.default_rng(seed).permutation, one per epoch")
+        for flag, mistake in _TRAINING_MISTAKES.items():
+            wrong = np.append(*_reference_train(X, y, k, 0.3, epochs, batch_size, seed,
+                                                **{flag: False}))
+            if np.allclose(got, wrong, rtol=1e-4, atol=1e-7):
+                want = np.append(*_reference_train(X, y, k, 0.3, epochs, batch_size, seed))
+                if not np.allclose(got, want, rtol=1e-4, atol=1e-7):
+                    raise CheckFailure(what, describe(want), describe(got),
+                                       f"your (W, b) match {mistake}")
+        t.close(got, np.append(*_reference_train(X, y, k, 0.3, epochs, batch_size, seed)), what,
                 rtol=1e-4, atol=1e-7)
     # 3. on a small synthetic separable problem it learns, and new points are classified too
     X, y = _synthetic_blobs(t.rng)
