@@ -427,9 +427,9 @@ ALTERNATIVES.setdefault("ch02.train_linear_regression", {})["numpy, float64"] = 
 @alternative("ch02.train_linear_regression", "tutorlib, as in the lesson")
 def _(X_train, y_train, X_val, y_val, lr, epochs, batch_size, progress=False):
     import tutorlib as tl
-    import tutorlib.data as data
     import tutorlib.functional as F
     import tutorlib.optimizer as optim
+    from tutorlib import data
     from tutorlib.autodiff import GradManager
     w, b = tl.Parameter(F.zeros((X_train.shape[1],))), tl.Parameter(0.0)
     gm, opt = GradManager().attach([w, b]), optim.SGD([w, b], lr=lr)
