@@ -63,16 +63,20 @@ LENET_SHAPES = {"conv1.weight": (6, 1, 5, 5), "conv1.bias": (1, 6, 1, 1),
                 "fc2.bias": (84,), "classifier.weight": (10, 84), "classifier.bias": (10,)}
 
 
-def _count(count_parameters, state, what):
-    got = count_parameters({name: a.copy() for name, a in state.items()})
+def _whole_number(got, call):
+    """The answer ``got`` of ``call`` as an int; a CheckFailure if it is not one whole number."""
     try:
         value = float(as_array(got))
     except (TypeError, ValueError):
-        raise CheckFailure(what, "a whole number", describe(got),
-                           f"count_parameters must return one number, got {describe(got)}")
+        raise CheckFailure(call, "a whole number", describe(got),
+                           f"{call} must return one number, got {describe(got)}")
     if value != int(value):
-        raise CheckFailure(what, "a whole number", describe(got), "a count is a whole number")
+        raise CheckFailure(call, "a whole number", describe(got), "a count is a whole number")
     return int(value)
+
+
+def _count(count_parameters, state, what):
+    return _whole_number(count_parameters({name: a.copy() for name, a in state.items()}), what)
 
 
 @exercise("ch00.count_parameters", points=1, name="count_parameters",
@@ -112,12 +116,7 @@ def reference_lenet_n_params(image_size):
                "size, and which do not?")
 def check_lenet_n_params(lenet_n_params, t):
     def call(size):
-        got = lenet_n_params(int(size))
-        try:
-            return float(as_array(got))
-        except (TypeError, ValueError):
-            raise CheckFailure(f"lenet_n_params({size})", "a number", describe(got),
-                               f"lenet_n_params must return one number, got {describe(got)}")
+        return _whole_number(lenet_n_params(int(size)), f"lenet_n_params({size})")
 
     t.close(call(32), 61706, "lenet_n_params(32) (the quick start's padded images)",
             rtol=0, atol=0)
