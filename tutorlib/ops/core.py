@@ -24,9 +24,9 @@ import re
 
 import numpy as np
 
-from ..autodiff import graph
+from ..autodiff import anomaly, graph
 from ..device import CPU
-from ..dtype import as_array, canonical
+from ..dtype import canonical
 from ..tensor import Tensor
 
 
@@ -55,13 +55,13 @@ class Op:
         return self.name
 
 
-def _constant(value) -> np.ndarray | int | float | bool:
+def _constant(value, what: str) -> np.ndarray | int | float | bool:
     """Python scalars stay Python scalars (numpy then keeps the tensor's dtype); the rest become arrays."""
     if isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, np.ndarray):
-        return canonical(value)
-    return as_array(value)
+        return canonical(value, what)
+    return canonical(np.asarray(value), what)
 
 
 def apply(op: Op, *inputs) -> Tensor:
@@ -84,12 +84,14 @@ def apply(op: Op, *inputs) -> Tensor:
             if x._node is not None or x._tracked:
                 tracked = True
         else:
-            arrays.append(_constant(x))
+            arrays.append(_constant(x, op.name))
     device = device or CPU
     out = device.run(op, arrays)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     out = canonical(out)
+    if anomaly.active:      # opt-in NaN/Inf check, see tutorlib.autodiff.detect_anomaly
+        anomaly.check_forward(op, arrays, out)
     result = Tensor._wrap(out, device)
     if tracked and graph.recording:
         graph.record(op, inputs, result)
