@@ -46,7 +46,7 @@ def check_fits(array: np.ndarray, dtype: np.dtype, what: str = "tensor") -> None
     if lo < info.min or hi > info.max:
         bad = lo if lo < info.min else hi
         raise ValueError(f"{what}: value {bad} does not fit {dtype} (range {info.min}..{info.max}); "
-                         f"pass dtype='float32' or scale the data")
+                         "use a float dtype for values this large")
 
 
 def canonical_dtype(dtype) -> np.dtype:
@@ -106,7 +106,7 @@ def to_dtype(value, dtype, what: str = "tensor") -> np.ndarray:
     >>> to_dtype([300], "uint8")
     Traceback (most recent call last):
     ...
-    ValueError: tensor: value 300 does not fit uint8 (range 0..255); pass dtype='float32' or scale the data
+    ValueError: tensor: value 300 does not fit uint8 (range 0..255); use a float dtype for values this large
     """
     target = canonical_dtype(dtype)
     if target not in _KEEP:

@@ -5,7 +5,8 @@ look is the *first* op that produced it. Inside ``with detect_anomaly():`` (or o
 decorated with ``@detect_anomaly()``), every op checks its output, and the backward of every op
 recorded there checks the gradients it returns. The first NaN or Inf raises a
 ``FloatingPointError`` naming the op, the pass (forward or backward) and the line of your code
-that called it. It scans every result, so it is off by default: switch it on to debug.
+that called it. It scans every result, so it is off by default: switch it on to debug. Inside
+it numpy's own overflow/invalid-value warnings are silenced, since the error says more.
 
 >>> import tutorlib as tl, tutorlib.functional as F
 >>> with detect_anomaly():
@@ -25,6 +26,7 @@ import numpy as np
 
 active = False      # read by tutorlib.ops.core.apply: True while some detect_anomaly is entered
 _depth = [0]
+_saved_errstate: list = []   # numpy's error settings, restored when the outermost mode exits
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -47,12 +49,14 @@ class detect_anomaly(contextlib.ContextDecorator):
         global active
         _depth[0] += 1
         active = True
+        _saved_errstate.append(np.seterr(all="ignore"))
         return self
 
     def __exit__(self, *exc) -> None:
         global active
         _depth[0] -= 1
         active = _depth[0] > 0
+        np.seterr(**_saved_errstate.pop())
 
 
 def is_anomaly_enabled() -> bool:

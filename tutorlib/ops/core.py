@@ -89,7 +89,7 @@ def apply(op: Op, *inputs) -> Tensor:
     out = device.run(op, arrays)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    out = canonical(out)
+    out = canonical(out, op.name)
     if anomaly.active:      # opt-in NaN/Inf check, see tutorlib.autodiff.detect_anomaly
         anomaly.check_forward(op, arrays, out)
     result = Tensor._wrap(out, device)
