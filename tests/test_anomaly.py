@@ -32,13 +32,12 @@ def test_forward_says_when_the_inputs_were_already_bad():
 
 def test_backward_names_the_op_whose_gradient_is_not_finite():
     w = tl.Parameter([0.0, 4.0])
-    with detect_anomaly():
-        with GradManager().attach([w]) as gm:
-            y = F.sqrt(w).sum()                # forward is finite: sqrt(0) = 0
-            with pytest.raises(FloatingPointError, match=r"backward of 'sqrt' produced Inf \(1 of 2 "
-                               r"values\) in the gradient of input 0, with an incoming gradient that "
-                               r"was finite; the op was called at test_anomaly.py:\d+ \(y = F.sqrt"):
-                gm.backward(y)
+    with detect_anomaly(), GradManager().attach([w]) as gm:
+        y = F.sqrt(w).sum()                # forward is finite: sqrt(0) = 0
+        with pytest.raises(FloatingPointError, match=r"backward of 'sqrt' produced Inf \(1 of 2 "
+                           r"values\) in the gradient of input 0, with an incoming gradient that "
+                           r"was finite; the op was called at test_anomaly.py:\d+ \(y = F.sqrt"):
+            gm.backward(y)
     assert w.grad is None
 
 
