@@ -9,6 +9,8 @@ Tensor([[0. 1. 2.]
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .. import _validate as check
@@ -27,12 +29,18 @@ __all__ = [
 ]
 
 
-def _shape(shape, op: str | None = None) -> tuple:
-    """``shape`` (an int or a sequence of ints) as a tuple; with ``op``, each must be >= 0."""
-    dims = (shape,) if np.isscalar(shape) else tuple(shape)
-    if op is not None and not all(check._is_int(d) and d >= 0 for d in dims):
-        raise ValueError(f"{op}: shape must be an int or a sequence of ints >= 0, got {shape!r}")
-    return tuple(int(d) for d in dims)
+def _shape(shape, op: str, low: int = 0) -> tuple:
+    """``shape`` (an int or a sequence of ints, each >= ``low``) as a tuple of ints."""
+    try:
+        dims = (shape,) if np.isscalar(shape) or np.ndim(shape) == 0 else tuple(shape)
+        if any(isinstance(d, (bool, np.bool_)) for d in dims):
+            raise TypeError
+        dims = tuple(operator.index(d) for d in dims)      # ints, numpy ints, 0-d int tensors
+    except TypeError:
+        raise TypeError(f"{op}: shape must be an int or a sequence of ints, got {shape!r}") from None
+    if any(d < low for d in dims):
+        raise ValueError(f"{op}: shape entries must be >= {low}, got {shape!r}")
+    return dims
 
 
 def _new(array, device) -> Tensor:
@@ -162,7 +170,7 @@ def reshape(inp, target_shape) -> Tensor:
     >>> reshape(Tensor([1, 2, 3, 4]), (2, -1)).shape
     (2, 2)
     """
-    return apply(sh.Reshape(_shape(target_shape)), inp)
+    return apply(sh.Reshape(_shape(target_shape, "reshape", low=-1)), inp)
 
 
 def transpose(inp, pattern=None) -> Tensor:
@@ -294,7 +302,7 @@ def broadcast_to(inp, shape) -> Tensor:
     Tensor([[1. 2.]
      [1. 2.]], device=cpu0)
     """
-    return apply(sh.BroadcastTo(_shape(shape)), inp)
+    return apply(sh.BroadcastTo(_shape(shape, "broadcast_to")), inp)
 
 
 def _unwrap_index(index):

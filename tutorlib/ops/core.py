@@ -64,6 +64,17 @@ def _constant(value, what: str) -> np.ndarray | int | float | bool:
     return canonical(np.asarray(value), what)
 
 
+def _input_error(op: Op, arrays: list, error: Exception) -> Exception:
+    """The clear error for a Python number where the op needs an array, or a number too large for
+    the tensor's dtype (e.g. ``uint8_tensor + 300``); any other error is passed on unchanged."""
+    if isinstance(error, OverflowError):
+        return ValueError(f"{op.name}: {error}")
+    if any(type(a) is not np.ndarray for a in arrays):
+        kinds = ", ".join(type(a).__name__ if type(a) is not np.ndarray else "array" for a in arrays)
+        return TypeError(f"{op.name}: expected tensors, got ({kinds})")
+    return error
+
+
 def apply(op: Op, *inputs) -> Tensor:
     """Run ``op`` on ``inputs`` (Tensors, arrays or numbers) and return the result as a Tensor.
 
@@ -86,7 +97,10 @@ def apply(op: Op, *inputs) -> Tensor:
         else:
             arrays.append(_constant(x, op.name))
     device = device or CPU
-    out = device.run(op, arrays)
+    try:
+        out = device.run(op, arrays)
+    except (AttributeError, OverflowError) as e:     # costs nothing unless raised
+        raise _input_error(op, arrays, e) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     out = canonical(out, op.name)

@@ -31,7 +31,7 @@ class LRScheduler:
             raise TypeError(f"optimizer argument given to the lr_scheduler should be an Optimizer, "
                             f"got {type(optimizer).__name__}")
         self.optimizer = optimizer
-        self.current_epoch = current_epoch
+        self.current_epoch = check.integer(type(self).__name__, "current_epoch", current_epoch, low=-1)
         for i, group in enumerate(optimizer.param_groups):
             if current_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
