@@ -69,7 +69,7 @@ def test_sizes_and_strides_are_checked_at_the_boundary(fn, error, message):
     (lambda: optim.Adam(params(), lr=0.1, betas=(0.9, 1.0)), ValueError,
      r"Adam: betas\[1\] must be a finite number in \[0, 1\), got 1.0"),
     (lambda: optim.Adam(params(), lr=0.1, betas=0.9), TypeError, r"Adam: betas must be a pair"),
-    (lambda: optim.AdamW(params(), lr=0.1, eps=0.0), ValueError, r"AdamW: eps must be a finite number > 0"),
+    (lambda: optim.AdamW(params(), lr=0.1, eps=-1e-8), ValueError, r"AdamW: eps must be a finite number >= 0"),
     (lambda: optim.Adagrad(params(), lr=None), TypeError, r"Adagrad: lr must be a number, got None"),
     (lambda: optim.SGD([{"params": params(), "lr": math.nan}], lr=0.1), ValueError, r"SGD: lr .* got nan"),
     (lambda: lr_scheduler.StepLR(optim.SGD(params(), lr=0.1), step_size=0), ValueError,

@@ -214,6 +214,8 @@ def _parse(data: bytes, name: str):
               for i, entry in enumerate(header["arrays"])]
     try:
         return _Decoder(arrays, name).node(header["root"])
+    except LoadError:
+        raise
     except (ValueError, TypeError, IndexError, KeyError) as e:
         raise LoadError(f"load: {name} has a corrupt structure ({e})") from None
 

@@ -26,12 +26,13 @@ class Tensor:
     """A multi-dimensional array that can take part in automatic differentiation.
 
     Args:
-        data: a number, nested list, numpy array or Tensor (always copied) of bools, integers
-            or floats; strings, objects and complex numbers raise a TypeError.
-        dtype: optional dtype; by default float64 becomes float32 and int64 int32. An integer
-            that does not fit the integer dtype raises a ValueError (nothing wraps around).
+        data: a number, nested list, numpy array or Tensor (always copied) of bools, ints or floats.
+        dtype: optional dtype; by default float64 becomes float32 and int64 int32.
         device: device name, ``"cpu0"`` by default.
         name: optional name (shown in graph drawings).
+
+    Strings, objects and complex numbers raise a TypeError, and an integer that does not fit the
+    integer dtype raises a ValueError (nothing wraps around silently).
 
     >>> Tensor(3.0)
     Tensor(3.0, device=cpu0)

@@ -77,7 +77,11 @@ def _caller() -> str:
         return "an unknown place"
     import linecache
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+    filename = frame.f_code.co_filename
+    if "ipykernel_" in filename or filename.startswith("<ipython-input"):
+        where = f"line {frame.f_lineno} of a notebook cell"     # the file name changes every run
+    else:
+        where = f"{os.path.basename(filename)}:{frame.f_lineno}"
     return f"{where} ({line})" if line else where
 
 

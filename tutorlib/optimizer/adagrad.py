@@ -27,7 +27,7 @@ class Adagrad(Optimizer):
     def _check_group(self, group: dict) -> None:
         for name in ("lr", "lr_decay", "weight_decay"):
             check.real("Adagrad", name, group[name], low=0.0)
-        check.real("Adagrad", "eps", group["eps"], low=0.0, low_open=True)
+        check.real("Adagrad", "eps", group["eps"], low=0.0)
 
     def _create_state(self, param) -> dict:
         return {"square_avg": np.zeros_like(param._data), "step": 0}

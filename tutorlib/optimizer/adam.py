@@ -35,7 +35,7 @@ class Adam(Optimizer):
         for i, b in enumerate(betas):
             check.real(op, f"betas[{i}]", b, low=0.0, high=1.0, high_open=True)
         group["betas"] = tuple(betas)
-        check.real(op, "eps", group["eps"], low=0.0, low_open=True)
+        check.real(op, "eps", group["eps"], low=0.0)
         check.real(op, "weight_decay", group["weight_decay"], low=0.0)
 
     def _create_state(self, param) -> dict:
