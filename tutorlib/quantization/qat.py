@@ -77,7 +77,7 @@ class QATModule(Module):
         if observer is None:
             return x
         x = observer(x)
-        if fake_quant is None:
+        if fake_quant is None or not fake_quant.enabled:
             return x
         return fake_quant(x, observer.get_qparams())
 
