@@ -115,5 +115,5 @@ def test_warm_up_compiles_the_integer_kernels(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True,
                          text=True, env=env)
     stats = json.loads(out.stdout.strip().splitlines()[-1])
-    assert set(stats) == {"gemm_tn", "im2col"}
+    assert set(stats) == {"conv2d_images", "gemm_rows", "im2col_chw"}
     assert all(hits >= 2 and misses == 0 for hits, misses in stats.values()), stats

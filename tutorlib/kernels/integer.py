@@ -9,9 +9,11 @@ products in a wider accumulator, so no bit is lost:
     int16: |q_x * q_w| <= 2^30: the sum needs int64 (exact for K <= 2^33).
 
 ``accumulator_dtype`` picks the accumulator; the results are bit-exact against an int64 numpy
-computation (``tests/test_quantization_kernels.py``). Convolution is ``im2col`` (one row of
-patch values per output pixel, columns ordered (c, kh, kw) like ``w.reshape(O, -1)``) followed
-by ``gemm_tn``; padding is filled with ``pad_value`` (a zero point, when the input has one).
+computation (``tests/test_quantization_kernels.py``). Convolution works image by image:
+``im2col_chw`` gathers the patches as columns (one row per (c, kh, kw), like
+``w.reshape(O, -1)``; padding holds ``pad_value``, a zero point when the input has one) and
+``gemm_rows`` multiplies, so the result comes out in NCHW. Images (or a linear layer's output
+rows) are split over the kernel threads (``blas.run_chunks``).
 
 >>> x = np.arange(9, dtype=np.int8).reshape(1, 1, 3, 3)
 >>> conv2d(x, np.ones((1, 1, 2, 2), np.int8))
@@ -39,75 +41,88 @@ def accumulator_dtype(a_dtype, b_dtype) -> np.dtype:
 
 
 @njit(cache=True, nogil=True)
-def gemm_tn(a, bt, out, m0, m1):
-    """Rows ``m0:m1`` of ``out[m, n] = sum_k a[m, k] * bt[k, n]``; ``out`` (int32 or int64)
-    is returned.
+def gemm_rows(a, b, out, i0, i1):
+    """Rows ``i0:i1`` of ``out = a @ b`` for integer ``a`` (I, K) and ``b`` (K, P); ``out``
+    (int32 or int64) is returned.
 
-    Row by row, each ``a[m, k]`` scales row ``k`` of ``bt`` into the accumulator row (a loop
-    the compiler turns into SIMD integer multiply-adds); zeros, frequent after a ReLU, are
-    skipped. Products and sums are exact in the accumulator's width.
+    Each ``a[i, k]`` scales row ``k`` of ``b`` into the accumulator row ``out[i]``: the inner
+    loop runs along P (the pixels of an image, or a batch), long and contiguous, which the
+    compiler turns into SIMD integer multiply-adds; zeros in ``a`` are skipped. Products and
+    sums are exact in the accumulator's width.
 
     >>> a = np.array([[1, -2], [3, 4]], np.int8)
-    >>> gemm_tn(a, np.array([[127], [127]], np.int8), np.empty((2, 1), np.int32), 0, 2)
+    >>> gemm_rows(a, np.array([[127], [127]], np.int8), np.empty((2, 1), np.int32), 0, 2)
     array([[-127],
            [ 889]], dtype=int32)
     """
-    K = a.shape[1]
-    N = bt.shape[1]
-    for m in range(m0, m1):
-        row = out[m]
+    K, P = b.shape
+    for i in range(i0, i1):
+        row = out[i]
         row[:] = 0
         for k in range(K):
-            v = a[m, k]
+            v = a[i, k]
             if v == 0:
                 continue
-            for n in range(N):
-                row[n] += v * bt[k, n]
-    return out
-
-
-def _gemm(a: np.ndarray, bt: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``gemm_tn`` over all rows, split into row chunks on the kernel threads (``blas``)."""
-    M = a.shape[0]
-    workers = blas.workers_for(M * a.shape[1] * bt.shape[1])
-    step = -(-M // (4 * workers))
-    chunks = [(m0, min(M, m0 + step)) for m0 in range(0, M, step)]
-    blas.run_chunks(lambda m0, m1: gemm_tn(a, bt, out, m0, m1), chunks, workers)
+            for p in range(P):
+                row[p] += v * b[k, p]
     return out
 
 
 @njit(cache=True, nogil=True)
-def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, pad_value):
-    """Patches of NCHW ``x`` as rows (N*OH*OW, C*kh*kw), in ``x``'s dtype; outside the image
-    the value is ``pad_value``.
+def im2col_chw(x, kh, kw, sh, sw, ph, pw, dh, dw, pad_value, c0, c1, OH, OW):
+    """Patches of channels ``c0:c1`` of one CHW image as columns, (Cg*kh*kw, OH*OW), rows
+    ordered (c, kh, kw), in ``x``'s dtype; outside the image the value is ``pad_value``.
 
-    >>> im2col(np.arange(4, dtype=np.int8).reshape(1, 1, 2, 2), 2, 2, 1, 1, 1, 1, 1, 1, 7)[0]
+    >>> im2col_chw(np.arange(4, dtype=np.int8).reshape(1, 2, 2), 2, 2, 1, 1, 1, 1, 1, 1, 7,
+    ...            0, 1, 3, 3)[:, 0]
     array([7, 7, 7, 0], dtype=int8)
     """
-    N, C, H, W = x.shape
-    OH = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    OW = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    cols = np.empty((N * OH * OW, C * kh * kw), x.dtype)
+    H, W = x.shape[1], x.shape[2]
+    cols = np.empty(((c1 - c0) * kh * kw, OH * OW), x.dtype)
     fill = x.dtype.type(pad_value)
-    for n in range(N):
-        for oh in range(OH):
-            for ow in range(OW):
-                r = (n * OH + oh) * OW + ow
-                for c in range(C):
-                    for i in range(kh):
-                        h = oh * sh - ph + i * dh
-                        for j in range(kw):
-                            w = ow * sw - pw + j * dw
-                            col = (c * kh + i) * kw + j
-                            if 0 <= h < H and 0 <= w < W:
-                                cols[r, col] = x[n, c, h, w]
-                            else:
-                                cols[r, col] = fill
+    for c in range(c0, c1):
+        for i in range(kh):
+            for j in range(kw):
+                r = ((c - c0) * kh + i) * kw + j
+                for oh in range(OH):
+                    h = oh * sh - ph + i * dh
+                    base = oh * OW
+                    if h < 0 or h >= H:
+                        for ow in range(OW):
+                            cols[r, base + ow] = fill
+                        continue
+                    for ow in range(OW):
+                        w = ow * sw - pw + j * dw
+                        cols[r, base + ow] = x[c, h, w] if 0 <= w < W else fill
     return cols
+
+
+@njit(cache=True, nogil=True)
+def conv2d_images(x, w2, kh, kw, sh, sw, ph, pw, dh, dw, pad_value, groups, out, n0, n1):
+    """Images ``n0:n1`` of an integer convolution into ``out`` (N, O, OH*OW): per group,
+    ``w2`` (O, C/groups*kh*kw) @ the image's patch columns."""
+    C = x.shape[1]
+    O, P = out.shape[1], out.shape[2]
+    OH = (x.shape[2] + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    OW = P // OH
+    Cg, Og = C // groups, O // groups
+    for n in range(n0, n1):
+        for g in range(groups):
+            cols = im2col_chw(x[n], kh, kw, sh, sw, ph, pw, dh, dw, pad_value, g * Cg,
+                              (g + 1) * Cg, OH, OW)
+            gemm_rows(w2[g * Og:(g + 1) * Og], cols, out[n, g * Og:(g + 1) * Og], 0, Og)
+    return out
 
 
 def _pair(v) -> tuple:
     return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
+
+
+def _split(count: int, macs: int) -> tuple:
+    """(chunks, workers): ``count`` items in equal chunks for the kernel threads (``blas``)."""
+    workers = blas.workers_for(macs)
+    step = max(1, -(-count // (2 * workers)))
+    return [(i, min(count, i + step)) for i in range(0, count, step)], workers
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, stride=1, padding=0, dilation=1, groups: int = 1,
@@ -117,28 +132,32 @@ def conv2d(x: np.ndarray, w: np.ndarray, stride=1, padding=0, dilation=1, groups
     the accumulator's units and requantises.
     """
     (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
-    N = x.shape[0]
+    N, _, H, W = x.shape
     O, Cg, kh, kw = w.shape
-    cols = im2col(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, pad_value)
-    OH = (x.shape[2] + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    OW = (x.shape[3] + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    acc = np.empty((cols.shape[0], O), accumulator_dtype(x.dtype, w.dtype))
-    Og, width = O // groups, Cg * kh * kw
-    for g in range(groups):
-        wg = np.ascontiguousarray(w[g * Og:(g + 1) * Og].reshape(Og, width).T)
-        part = np.ascontiguousarray(cols[:, g * width:(g + 1) * width])
-        acc[:, g * Og:(g + 1) * Og] = _gemm(part, wg, np.empty((cols.shape[0], Og), acc.dtype))
-    return np.ascontiguousarray(acc.reshape(N, OH, OW, O).transpose(0, 3, 1, 2))
+    OH = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    OW = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out = np.empty((N, O, OH * OW), accumulator_dtype(x.dtype, w.dtype))
+    x, w2 = np.ascontiguousarray(x), np.ascontiguousarray(w.reshape(O, -1))
+    chunks, workers = _split(N, N * O * OH * OW * Cg * kh * kw)
+    blas.run_chunks(lambda n0, n1: conv2d_images(x, w2, kh, kw, sh, sw, ph, pw, dh, dw,
+                                                 pad_value, groups, out, n0, n1), chunks, workers)
+    return out.reshape(N, O, OH, OW)
 
 
 def linear(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``x @ w.T`` for integer ``x`` (M, K) and ``w`` (N, K), exact, in ``accumulator_dtype``.
 
+    Computed as ``(w @ x.T).T`` so that the long inner loop runs along the batch.
+
     >>> linear(np.array([[100, 100]], np.int8), np.array([[100, 100]], np.int8))
     array([[20000]], dtype=int32)
     """
-    out = np.empty((x.shape[0], w.shape[0]), accumulator_dtype(x.dtype, w.dtype))
-    return _gemm(np.ascontiguousarray(x), np.ascontiguousarray(w.T), out)
+    M, K = x.shape
+    out_t = np.empty((w.shape[0], M), accumulator_dtype(x.dtype, w.dtype))
+    x_t, w = np.ascontiguousarray(x.T), np.ascontiguousarray(w)
+    chunks, workers = _split(w.shape[0], M * K * w.shape[0])
+    blas.run_chunks(lambda i0, i1: gemm_rows(w, x_t, out_t, i0, i1), chunks, workers)
+    return np.ascontiguousarray(out_t.T)
 
 
 def requantize(acc: np.ndarray, multiplier, qmin: int, qmax: int, dtype) -> np.ndarray:
