@@ -209,3 +209,25 @@ def test_fixed_point_model_int16_is_closer_than_int8():
     errors = {n: np.abs(Q.report.fixed_point_model(net, n, [x.numpy()])(x).numpy() - want).max()
               for n in (8, 16)}
     assert errors[16] < errors[8] / 20 and errors[8] < 0.1 * np.abs(want).max()
+
+
+@pytest.mark.parametrize("qconfig", [Q.calibration_qconfig, Q.calibration_per_channel_qconfig],
+                         ids=["per-tensor", "per-group"])
+def test_grouped_conv_bn_quantizes(qconfig):
+    """A grouped ConvBnRelu2d (weight (G, O/G, C/G, kh, kw)): folded, int8, close to float."""
+    tl.random.seed(1)
+    net = M.Sequential(M.QuantStub(), M.ConvBnRelu2d(4, 6, 3, padding=1, groups=2),
+                       M.DequantStub())
+    x = data()[0]
+    x = Tensor(np.concatenate([x.numpy(), x.numpy()], axis=1))
+    net(x)                                          # BN statistics from one training batch
+    net.eval()
+    want = net(x).numpy()
+    model = Q.quantize_qat(net, inplace=False, qconfig=qconfig)
+    model.eval()
+    Q.enable_observer(model)
+    model(x)
+    Q.quantize(model)
+    conv = model[1]
+    assert conv.weight.shape == (6, 2, 3, 3) and conv.weight_scale.shape == (6,)
+    assert np.abs(model(x).numpy() - want).max() < 0.03 * np.abs(want).max()

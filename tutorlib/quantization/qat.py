@@ -134,7 +134,7 @@ class _ConvBnQAT(QATModule):
     @classmethod
     def from_float_module(cls, float_module):
         qat = super().from_float_module(float_module)
-        qat.conv = _QATConv.__new__(_QATConv)          # the inner conv can take another weight
+        qat.conv = InnerConv2d.__new__(InnerConv2d)     # the inner conv can take another weight
         qat.conv.__dict__.update(float_module.conv.__dict__)
         return qat
 
@@ -166,7 +166,7 @@ class _ConvBnQAT(QATModule):
         return bn(y)
 
 
-class _QATConv(M.Conv2d, _ConvMixin):
+class InnerConv2d(M.Conv2d, _ConvMixin):
     """The inner conv of a QAT ConvBn (a plain float conv that can take another weight)."""
 
 

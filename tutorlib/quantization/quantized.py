@@ -236,7 +236,11 @@ class _Pool(QuantizedModule):
         m = cls()
         m.__dict__.update({k: v for k, v in float_module.__dict__.items() if not
                            k.startswith("_") and k not in ("training", "name")})
+        m._info = float_module._module_info_string()
         return m
+
+    def _module_info_string(self) -> str:
+        return self._info
 
     def forward(self, x):
         if not (isinstance(x, Tensor) and _dtype.is_quantize(x.dtype)):
