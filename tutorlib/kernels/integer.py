@@ -2,7 +2,7 @@
 
 Quantized inference (``tutorlib.quantization``) and the Cambricon fixed-point scheme
 (``tutorlib.quantization.fixed_point``, the MLU emulator) multiply small integers and add the
-products in a wider accumulator, so no bit is lost:
+products in a wider accumulator, so no bit is lost::
 
     int8:  |q_x * q_w| <= 128 * 128 = 2^14, so an int32 sum of K products is exact for
            K <= 2^31 / 2^14 = 131072 (a 3x3 conv over 14563 channels);

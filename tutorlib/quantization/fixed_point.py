@@ -1,25 +1,24 @@
 """Cambricon's fixed-point quantization (CNNL "定点量化"): a power of two, a scale and an offset.
 
-With n the bit-width (8, 16 or 31) and D the data the statistics come from:
+With n the bit-width (8, 16 or 31) and D the data the statistics come from::
 
-========================  =====================================================  ==========================
-mode                      parameters                                             quantize / dequantize
-========================  =====================================================  ==========================
-``position``              absmax = max|D|; position = floor(log2 absmax) - (n-2)  q = round(x / 2^position)
-                                                                                 x ~ q * 2^position
-``position_scale``        position as above; scale = 2^position (2^(n-1)-1) / absmax
-                                                                                 q = round(x * scale / 2^position)
-                                                                                 x ~ q * 2^position / scale
-``position_scale_offset`` lo = min(0, min D), hi = max(0, max D);                 q = round(x * scale / 2^position + offset)
-                          position = floor(log2(hi - lo)) - (n-1);               x ~ (q - offset) 2^position / scale
-                          scale = 2^position (2^n - 1) / (hi - lo);
-                          offset = round(-2^(n-1) - lo (2^n - 1) / (hi - lo))
-========================  =====================================================  ==========================
+    position                absmax = max|D|
+                            position = floor(log2(absmax)) - (n - 2)
+                            q = round(x / 2^position)              x ~ q · 2^position
+    position_scale          position as above
+                            scale = 2^position · (2^(n-1) - 1) / absmax
+                            q = round(x · scale / 2^position)      x ~ q · 2^position / scale
+    position_scale_offset   lo = min(0, min D), hi = max(0, max D)
+                            position = floor(log2(hi - lo)) - (n - 1)
+                            scale = 2^position · (2^n - 1) / (hi - lo)
+                            offset = round(-2^(n-1) - lo · (2^n - 1) / (hi - lo))
+                            q = round(x · scale / 2^position + offset)
+                                                         x ~ (q - offset) · 2^position / scale
 
 q is clamped to [-2^(n-1), 2^(n-1) - 1]. The position carries the power of two and the scale
 the rest (it lies in (0.99, 1.98] for int8), so ``scale / 2^position = 127 / absmax`` is exactly
-torch_mlu's multiplier ``qmax / absmax``. In ``position`` mode |q| stays below 2^(n-2)·2 = 2^(n-1)
-but may use only half the range: absmax = 3 in int8 gives position -5 and max |q| = 96.
+torch_mlu's multiplier ``qmax / absmax``. In ``position`` mode ``|q|`` stays below 2^(n-1)
+but may use only half the range: absmax = 3 in int8 gives position -5 and ``max |q|`` = 96.
 
 The reference example (int8, absmax 3.0): position -5, scale = 2^-5 · 127 / 3 ≈ 1.3229, and
 x = 1.0 → q = round(1.0 · 1.3229 · 32) = 42 → 42 · 2^-5 / 1.3229 ≈ 0.9921.

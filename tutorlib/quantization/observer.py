@@ -2,7 +2,7 @@
 
 An observer is a ``Module`` whose forward returns its input unchanged and, while enabled,
 records statistics. ``get_qparams()`` turns them into ``QParams`` (MegEngine
-``MinMaxObserver._calculate_qparams``), after widening the range to contain 0:
+``MinMaxObserver._calculate_qparams``), after widening the range to contain 0::
 
     symmetric:   scale = max(|min|, max) / ((qmax - qmin) / 2),  zero point 0
                  (/127.5 for qint8 [-128, 127], /127 for qint8_narrow [-127, 127])
@@ -166,7 +166,7 @@ class HistogramObserver(MinMaxObserver):
     each old bin is split into ``upsample_rate`` equal parts that are re-binned. ``get_qparams``
     tries clipping thresholds and keeps the one minimising the expected squared error: a value
     inside the range is off by at most half a step (error ≈ scale²/12 on average), a value
-    outside is clipped (error (|x| - threshold)²). A long, thin tail is clipped so that the
+    outside is clipped (error ``(|x| - threshold)²``). A long, thin tail is clipped so that the
     bulk of the values gets finer steps. Per tensor only (use MinMax for per-channel weights).
 
     >>> x = np.random.default_rng(0).laplace(size=100000)

@@ -3,13 +3,13 @@
 The fields hold classes or ``functools.partial`` factories, never instances: every layer gets
 fresh ones. MegEngine's presets:
 
-==============================  ==================  ==================  ==========================
-preset                          weight observer     activation observer fake quantization
-==============================  ==================  ==================  ==========================
-``ema_fakequant_qconfig``       MinMax narrow       EMA qint8           FakeQuantize (QAT default)
-``min_max_fakequant_qconfig``   MinMax narrow       MinMax qint8        FakeQuantize
-``calibration_qconfig``         MinMax narrow       Histogram qint8     none (post-training)
-==============================  ==================  ==================  ==========================
+==============================  ==================  ====================  ==========================
+preset                          weight observer     activation observer   fake quantization
+==============================  ==================  ====================  ==========================
+``ema_fakequant_qconfig``       MinMax narrow       EMA qint8             FakeQuantize (QAT default)
+``min_max_fakequant_qconfig``   MinMax narrow       MinMax qint8          FakeQuantize
+``calibration_qconfig``         MinMax narrow       Histogram qint8       none (post-training)
+==============================  ==================  ====================  ==========================
 
 The ``*_per_channel_*`` variants keep one weight scale per output channel (``ch_axis=0``),
 which matters after BN folding, when channels' weights differ a lot in size.
