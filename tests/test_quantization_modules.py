@@ -231,3 +231,11 @@ def test_grouped_conv_bn_quantizes(qconfig):
     conv = model[1]
     assert conv.weight.shape == (6, 2, 3, 3) and conv.weight_scale.shape == (6,)
     assert np.abs(model(x).numpy() - want).max() < 0.03 * np.abs(want).max()
+
+
+def test_qint4_layers_stay_in_the_4_bit_range():
+    net = trained_float_net()
+    model = Q.quantize(calibrated(net, Q.ema_lowbit_fakequant_qconfig))
+    q = model.c1(model.quant(data()[0]))
+    assert dtype.quantized_range(q.dtype) == (-8, 7)
+    assert 0 <= q.numpy().min() and q.numpy().max() <= 7 and q.numpy().max() > 3   # ReLU, used

@@ -26,6 +26,7 @@ from .qconfig import (
     calibration_qconfig,
     ema_fakequant_per_channel_qconfig,
     ema_fakequant_qconfig,
+    ema_lowbit_fakequant_qconfig,
     min_max_fakequant_qconfig,
 )
 from .quantize import (
@@ -45,6 +46,7 @@ __all__ = [
     "Observer", "QConfig", "QParams", "QuantMode", "calibration_per_channel_qconfig",
     "calibration_qconfig", "copy_module", "create_qparams", "disable_fake_quant", "disable_observer",
     "disable_quantize", "ema_fakequant_per_channel_qconfig", "ema_fakequant_qconfig",
+    "ema_lowbit_fakequant_qconfig",
     "enable_fake_quant", "enable_observer", "fake_quant_tensor", "fixed_point", "fold_conv_bn",
     "fuse_conv_bn_eval", "min_max_fakequant_qconfig", "propagate_qconfig", "qat", "quantize",
     "quantize_qat", "quantized", "report",

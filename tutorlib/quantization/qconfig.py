@@ -11,7 +11,8 @@ preset                          weight observer     activation observer   fake q
 ``calibration_qconfig``         MinMax narrow       Histogram qint8       none (post-training)
 ==============================  ==================  ====================  ==========================
 
-The ``*_per_channel_*`` variants keep one weight scale per output channel (``ch_axis=0``),
+``ema_lowbit_fakequant_qconfig`` is the 4-bit (qint4) version of the QAT default. The
+``*_per_channel_*`` variants keep one weight scale per output channel (``ch_axis=0``),
 which matters after BN folding, when channels' weights differ a lot in size.
 
 >>> isinstance(ema_fakequant_qconfig.act_observer(), ExponentialMovingAverageObserver)
@@ -61,6 +62,12 @@ calibration_qconfig = QConfig(
     weight_observer=partial(MinMaxObserver, dtype="qint8_narrow"),
     act_observer=partial(HistogramObserver, dtype="qint8"),
     weight_fake_quant=None, act_fake_quant=None)
+
+ema_lowbit_fakequant_qconfig = QConfig(
+    weight_observer=partial(MinMaxObserver, dtype="qint4"),
+    act_observer=partial(ExponentialMovingAverageObserver, dtype="qint4"),
+    weight_fake_quant=partial(FakeQuantize, dtype="qint4"),
+    act_fake_quant=partial(FakeQuantize, dtype="qint4"))
 
 ema_fakequant_per_channel_qconfig = ema_fakequant_qconfig._replace(
     weight_observer=partial(MinMaxObserver, dtype="qint8_narrow", ch_axis=0))
