@@ -116,4 +116,7 @@ def test_warm_up_compiles_the_integer_kernels(tmp_path):
                          text=True, env=env)
     stats = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(stats) == {"conv2d_images", "gemm_rows", "im2col_chw"}
-    assert all(hits >= 2 and misses == 0 for hits, misses in stats.values()), stats
+    # conv2d_images and gemm_rows are called from Python (int8 and int16 each); im2col_chw is
+    # compiled into conv2d_images, so it is never dispatched itself
+    assert stats["conv2d_images"][0] >= 2 and stats["gemm_rows"][0] >= 2, stats
+    assert all(misses == 0 for _, misses in stats.values()), stats
