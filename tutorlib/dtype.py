@@ -122,3 +122,126 @@ def to_dtype(value, dtype, what: str = "tensor") -> np.ndarray:
 def is_float(dtype) -> bool:
     """True for floating-point dtypes."""
     return np.issubdtype(dtype, np.floating)
+
+
+# ---- quantized dtypes (MegEngine's core/tensor/dtype.py) ---------------------------------------
+# A quantized dtype is a numpy integer dtype whose metadata carries the scale (and zero point):
+# real = scale * (q - zero_point). Arrays keep the metadata through reshapes and copies, so a
+# quantized tensor knows its own scale.
+from typing import NamedTuple
+
+
+class QuantDtypeMeta(NamedTuple):
+    """Name, MegEngine C name, storage dtype and integer range of a quantized dtype."""
+
+    name: str
+    cname: str
+    np_dtype: str
+    qmin: int
+    qmax: int
+
+
+QUANT_DTYPES = {m.name: m for m in (
+    QuantDtypeMeta("qint8", "QuantizedS8", "int8", -128, 127),
+    QuantDtypeMeta("qint8_narrow", "QuantizedS8", "int8", -127, 127),
+    QuantDtypeMeta("quint8", "Quantized8Asymm", "uint8", 0, 255),
+    QuantDtypeMeta("qint4", "QuantizedS4", "int8", -8, 7),
+    QuantDtypeMeta("quint4", "Quantized4Asymm", "uint8", 0, 15),
+    QuantDtypeMeta("qint32", "QuantizedS32", "int32", -2**31, 2**31 - 1),
+)}
+
+
+def _quantized_dtype(name: str, scale: float, zero_point: int | None = None) -> np.dtype:
+    meta = QUANT_DTYPES[name]
+    info = {"name": meta.cname, "scale": float(scale), "qmin": meta.qmin, "qmax": meta.qmax,
+            "quant_name": name}
+    if zero_point is not None:
+        if not meta.qmin <= zero_point <= meta.qmax:
+            raise ValueError(f"{name}: zero_point {zero_point} is outside [{meta.qmin}, {meta.qmax}]")
+        info["zero_point"] = int(zero_point)
+    return np.dtype(meta.np_dtype, metadata={"mgb_dtype": info})
+
+
+def qint8(scale: float) -> np.dtype:
+    """Signed 8-bit, real = scale * q, q in [-128, 127].
+
+    >>> dt = qint8(0.5)
+    >>> dt, get_scale(dt), is_quantize(dt), is_quantize(np.dtype("int8"))
+    (dtype('int8'), 0.5, True, False)
+    """
+    return _quantized_dtype("qint8", scale)
+
+
+def qint8_narrow(scale: float) -> np.dtype:
+    """Signed 8-bit on the symmetric range [-127, 127] (weights), real = scale * q."""
+    return _quantized_dtype("qint8_narrow", scale)
+
+
+def quint8(scale: float, zero_point: int) -> np.dtype:
+    """Unsigned 8-bit, real = scale * (q - zero_point), q in [0, 255].
+
+    >>> get_zero_point(quint8(0.1, 128)), quantized_range(quint8(0.1, 128))
+    (128, (0, 255))
+    """
+    return _quantized_dtype("quint8", scale, zero_point)
+
+
+def qint4(scale: float) -> np.dtype:
+    """Signed 4-bit values [-8, 7], stored one per int8."""
+    return _quantized_dtype("qint4", scale)
+
+
+def quint4(scale: float, zero_point: int) -> np.dtype:
+    """Unsigned 4-bit values [0, 15] with a zero point, stored one per uint8."""
+    return _quantized_dtype("quint4", scale, zero_point)
+
+
+def qint32(scale: float) -> np.dtype:
+    """Signed 32-bit (accumulators and biases: scale = s_input * s_weight)."""
+    return _quantized_dtype("qint32", scale)
+
+
+def _mgb(dtype) -> dict:
+    info = (np.dtype(dtype).metadata or {}).get("mgb_dtype")
+    if info is None:
+        raise ValueError(f"{np.dtype(dtype)} is not a quantized dtype (use dtype.qint8(scale), ...)")
+    return info
+
+
+def is_quantize(dtype) -> bool:
+    """True for the quantized dtypes made by ``qint8``, ``quint8``, ... (MegEngine's name)."""
+    return isinstance(dtype, np.dtype) and "mgb_dtype" in (dtype.metadata or {})
+
+
+def get_scale(dtype) -> float:
+    """The scale of a quantized dtype."""
+    return _mgb(dtype)["scale"]
+
+
+def get_zero_point(dtype) -> int:
+    """The zero point of a quantized dtype (0 for the signed, symmetric ones)."""
+    return _mgb(dtype).get("zero_point", 0)
+
+
+def quantized_range(dtype) -> tuple:
+    """``(qmin, qmax)`` of a quantized dtype."""
+    info = _mgb(dtype)
+    return info["qmin"], info["qmax"]
+
+
+def convert_to_quantized(array, dtype) -> np.ndarray:
+    """``clip(round(x / scale) + zero_point, qmin, qmax)`` stored as ``dtype`` (half to even).
+
+    >>> q = convert_to_quantized(np.array([0.26, -1.0, 99.0]), qint8(0.5))
+    >>> q, convert_from_quantized(q)
+    (array([  1,  -2, 127], dtype=int8), array([ 0.5, -1. , 63.5], dtype=float32))
+    """
+    qmin, qmax = quantized_range(dtype)
+    q = np.rint(np.asarray(array, np.float64) / get_scale(dtype)) + get_zero_point(dtype)
+    return np.clip(q, qmin, qmax).astype(dtype)
+
+
+def convert_from_quantized(array: np.ndarray) -> np.ndarray:
+    """``scale * (q - zero_point)`` as float32, reading scale and zero point from the dtype."""
+    return ((array.astype(np.float64) - get_zero_point(array.dtype))
+            * get_scale(array.dtype)).astype(np.float32)
