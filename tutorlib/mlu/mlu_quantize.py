@@ -40,6 +40,7 @@ from ..ops import nn as nn_ops
 from ..ops.core import apply
 from ..quantization.utils import copy_module
 from ..tensor import Tensor
+from .adaptive import adaptive_quantize  # noqa: F401  (torch_mlu keeps it here too)
 from .device import MLU, QMAX, FixedPoint
 
 DEFAULT_QCONFIG = {"iteration": 1, "use_avg": False, "data_scale": 1.0, "mean": [0.0, 0.0, 0.0],
