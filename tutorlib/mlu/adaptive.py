@@ -130,7 +130,7 @@ class _Adaptive(M.Module):
 class AdaptiveConv2d(_Adaptive):
     """A ``Conv2d`` trained with fixed-point input and weight of adaptive bit-width."""
 
-    def __init__(self, conv: M.Conv2d, steps_per_epoch: int, bitwidth: int):
+    def __init__(self, conv, steps_per_epoch: int, bitwidth: int):
         super().__init__()
         self._setup(conv, steps_per_epoch, bitwidth)
         self.stride, self.padding = conv.stride, conv.padding
@@ -145,7 +145,7 @@ class AdaptiveLinear(_Adaptive):
 
     kind = "linear"
 
-    def __init__(self, linear: M.Linear, steps_per_epoch: int, bitwidth: int):
+    def __init__(self, linear, steps_per_epoch: int, bitwidth: int):
         super().__init__()
         self._setup(linear, steps_per_epoch, bitwidth)
 

@@ -5,7 +5,7 @@ asks the inputs' device to run the op). The card's rules, as emulated here:
 
 * convolution and linear layers run in **fixed point**: the input and the weight are quantized
   with the multipliers of a :class:`FixedPoint` (torch_mlu's ``scale = qmax / absmax``), the
-  integer kernels (:mod:`tutorlib.kernels.integer`) add the products exactly (int8 → int32,
+  integer kernels (``tutorlib.kernels.integer``) add the products exactly (int8 → int32,
   int16 → int64), and the sum is scaled back: ``y = acc / (scale_in · scale_w) + bias``;
 * everything else runs in **float16**: float inputs are rounded to the nearest float16 value,
   the op runs, and its result is rounded to float16 again (stored in float32 arrays, so the CPU

@@ -7,7 +7,7 @@ The names follow ``torch_mlu.core.mlu_model`` of the CNML era (MLU270/MLU220 car
     qmodel.load_state_dict(tl.load("net_int8.tl"), strict=False)
     y = qmodel.to(ct.mlu_device())(x.to(ct.mlu_device()))    # per-operator mode
 
-Settings are recorded in :data:`config` and checked as the card checks them:
+Settings are recorded in ``config`` and checked as the card checks them:
 
 >>> set_core_version("MLU220")
 >>> set_core_number(8)
@@ -22,7 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..device import Device
+from . import graph as _graph
+from .cost import CARDS as CARDS_COST, FREE, Profile, op_cost
 from .device import MLU, capture  # noqa: F401  (ct.capture is part of the API)
+from .graph import Program
 
 CORES = {"MLU270": 16, "MLU220": 4}
 INPUT_FORMATS = {0: "RGBA", 1: "ARGB", 2: "BGRA", 3: "ABGR"}
@@ -107,3 +110,51 @@ def to(optimizer, device):
         raise ValueError(f"ct.to(optimizer, {device}): {len(away)} parameter(s) are on "
                          f"{away[0].device}; move the model first (model.to({device}))")
     return optimizer
+
+
+def save_as_cambricon(name: str) -> None:
+    """From now on every ``ct.trace`` also writes the offline model ``name + ".cambricon"``;
+    ``save_as_cambricon("")`` turns it off."""
+    if not isinstance(name, str):
+        raise ValueError(f"save_as_cambricon: expected a file name (str), got {name!r}")
+    config.offline_name = name
+
+
+def trace(model, example) -> Program:
+    """Fused (CNML) mode: record ``model`` on ``example`` and compile it into one program.
+
+    Folds batch norm into the conv before it, fuses conv/linear + ReLU, plans buffers and
+    pre-quantizes the weights (:mod:`tutorlib.mlu.graph`). The program is specialised to
+    ``example``'s shape, for the current core version and number.
+    """
+    if not config.cnml_enabled:
+        raise ValueError("trace: fused mode is CNML; call ct.set_cnml_enabled(True) first "
+                         "(False is the training setting)")
+    program = _graph.trace(model, example, config.core_version, config.core_number)
+    if config.offline_name:
+        program.save(config.offline_name + ".cambricon")
+    return program
+
+
+def load_offline(path: str) -> Program:
+    """Load an offline model (``.cambricon``) and return a runnable :class:`~tutorlib.mlu.graph.Program`."""
+    return _graph.load_offline(path)
+
+
+def profile(model, x, cores: int | None = None, core_version: str | None = None) -> Profile:
+    """Simulated latency of ``model(x)`` per op: per-operator mode for a model, fused for a Program.
+
+    Per-operator mode launches every op and sends every intermediate through DRAM (the op's
+    own core count is used, up to ``cores``). Returns a :class:`~tutorlib.mlu.cost.Profile`.
+    """
+    if isinstance(model, Program):
+        return model.profile(cores, core_version)
+    card = CARDS_COST[core_version or config.core_version]
+    cores = cores or min(config.core_number, card.cores)
+    with capture() as launches:
+        model(x)
+    rows = [op_cost(l.op, list(l.inputs), l.output,
+                    l.fixed_point.bitwidth if l.fixed_point else None, card, cores)
+            for l in launches]
+    free = sum(1 for r in rows if r.op in FREE)
+    return Profile(rows, len(rows) - free, card, cores, "per operator")

@@ -43,6 +43,7 @@ from ..tensor import Tensor
 from .adaptive import adaptive_quantize  # noqa: F401  (torch_mlu keeps it here too)
 from .device import MLU, QMAX, FixedPoint
 
+#: torch_mlu's defaults (``qscheme.py``); ``firstconv`` is True in its code, False in its docs.
 DEFAULT_QCONFIG = {"iteration": 1, "use_avg": False, "data_scale": 1.0, "mean": [0.0, 0.0, 0.0],
                    "std": [1.0, 1.0, 1.0], "firstconv": True, "per_channel": False,
                    "method": "minmax"}
@@ -126,7 +127,7 @@ class _MLUQuantized(M.Module):
 class MLUConv2d(_MLUQuantized):
     """A ``Conv2d`` that computes in fixed point on the MLU (float on the CPU)."""
 
-    def __init__(self, conv: M.Conv2d, dtype: str, qconfig: dict, gen_quant: bool,
+    def __init__(self, conv, dtype: str, qconfig: dict, gen_quant: bool,
                  firstconv: tuple | None = None):
         """``firstconv``: None, or the (mean, std) fractions to normalise raw 0..255 input with."""
         super().__init__()
@@ -161,7 +162,7 @@ class MLUConv2d(_MLUQuantized):
 class MLULinear(_MLUQuantized):
     """A ``Linear`` that computes in fixed point on the MLU (float on the CPU)."""
 
-    def __init__(self, linear: M.Linear, dtype: str, qconfig: dict, gen_quant: bool):
+    def __init__(self, linear, dtype: str, qconfig: dict, gen_quant: bool):
         super().__init__()
         self._setup(linear, dtype, qconfig, gen_quant)
 
@@ -201,12 +202,10 @@ def quantize_dynamic_mlu(model, qconfig_spec=None, dtype=None, gen_quant: bool =
                          inplace: bool = False):
     """A copy of ``model`` (eval mode) whose ``Conv2d``/``Linear`` layers run in fixed point on the MLU.
 
-    Args:
-        qconfig_spec: dict over the defaults ``iteration=1, use_avg=False, data_scale=1.0,
-            mean=[0,0,0], std=[1,1,1], firstconv=True, per_channel=False, method='minmax'``.
-        dtype: ``'int8'`` (default) or ``'int16'``.
-        gen_quant: True to calibrate (observe inputs on the CPU), False to build the model the
-            calibrated state dict is loaded into.
+    ``qconfig_spec`` is a dict of settings over ``DEFAULT_QCONFIG`` (``iteration``,
+    ``use_avg``, ``data_scale``, ``mean``, ``std``, ``firstconv``, ``per_channel``, ``method``);
+    ``dtype`` is ``'int8'`` (the default) or ``'int16'``; ``gen_quant=True`` calibrates (observes
+    inputs on the CPU), ``False`` builds the model the calibrated state dict is loaded into.
 
     The first conv in definition order gets ``firstconv`` (it must have 1, 3 or 4 channels).
     """
