@@ -352,6 +352,7 @@ def _fold_batch_norm(nodes, constants, output):
                 node.fixed_point = FixedPoint(fp.bitwidth, fp.scale_in,
                                               scale_w.astype(np.float32).astype(np.float64))
                 nodes, output = _remove(nodes, users[0], k + 1, output)
+                continue                  # the folded conv may be followed by another BN
         k += 1
     return nodes, output
 
