@@ -86,8 +86,8 @@ def main():
         x = tl.Tensor(raw).to(ct.mlu_device())
         program = ct.trace(model, x)
         assert np.array_equal(program(x).numpy(), model(x).numpy()), "modes disagree"
-        per_op = best_of(lambda: model(x), args.repeat)
-        fused = best_of(lambda: program(x), args.repeat)
+        per_op = best_of(lambda x=x: model(x), args.repeat)
+        fused = best_of(lambda x=x, program=program: program(x), args.repeat)
         torch_s = torch_lenet_seconds(net, raw, args.repeat)
         row = {"batch": batch, "per_op_ms": 1e3 * per_op, "fused_ms": 1e3 * fused,
                "fused_speedup": per_op / fused,

@@ -4,8 +4,8 @@ import pytest
 
 import tutorlib as tl
 import tutorlib.functional as F
-import tutorlib.module as M
 import tutorlib.mlu.mlu_model as ct
+import tutorlib.module as M
 import tutorlib.optimizer as optim
 from tutorlib.mlu.adaptive import AdaptiveLinear, next_update
 from tutorlib.mlu.mlu_quantize import adaptive_quantize

@@ -9,8 +9,8 @@ import pytest
 
 import tutorlib as tl
 import tutorlib.functional as F
-import tutorlib.module as M
 import tutorlib.mlu.mlu_model as ct
+import tutorlib.module as M
 import tutorlib.optimizer as optim
 from tutorlib.examples.mnist_nets import LeNet
 from tutorlib.mlu import mlu_quantize
@@ -210,7 +210,7 @@ def test_device_settings_are_validated():
                 ct.set_input_format(bad)
         ct.set_cnml_enabled(False)
         assert ct.config.cnml_enabled is False
-        with pytest.raises(ValueError, match="True or False"):
+        with pytest.raises(TypeError, match="True or False"):
             ct.set_cnml_enabled(1)
     finally:
         ct.config.__init__()

@@ -5,13 +5,12 @@
 * :class:`GuideNet`: the network of the Cambricon quick guide: conv 1→32 → ReLU → conv 32→64
   (3×3) → ReLU → max-pool → dropout → fc 9216→128 → ReLU → dropout → fc 128→10 → log_softmax.
 
->>> import tutorlib as tl
+>>> import numpy as np, tutorlib as tl
 >>> LeNet()(tl.Tensor(np.zeros((2, 1, 28, 28), np.float32))).shape
 (2, 10)
 >>> GuideNet()(tl.Tensor(np.zeros((1, 1, 28, 28), np.float32))).shape
 (1, 10)
 """
-import numpy as np
 
 from .. import functional as F
 from .. import module as M

@@ -168,7 +168,7 @@ def adaptive_quantize(model, steps_per_epoch: int, bitwidth: int = 8, inplace: b
     if not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
         raise ValueError(f"adaptive_quantize: steps_per_epoch must be a positive int, "
                          f"got {steps_per_epoch!r}")
-    from .mlu_quantize import _children   # one walk over layers for both quantizers
+    from .mlu_quantize import _children  # one walk over layers for both quantizers
 
     net = model if inplace else copy_module(model)
 

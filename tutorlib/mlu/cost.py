@@ -144,11 +144,11 @@ class Profile:
 
     def __str__(self) -> str:
         total = self.total_us
-        lines = [f"simulated (a model, not a measurement): {self.card.name}, {self.cores} "
-                 f"core(s), {self.mode}",
+        lines = [(f"simulated (a model, not a measurement): {self.card.name}, {self.cores} "
+                  f"core(s), {self.mode}"),
                  f"{'op':<18}{'shape':<20}{'FLOPs':>12}{'bytes':>11}{'sim µs':>10}{'share':>8}"]
         for r in self.rows:
-            lines.append(f"{r.op:<18}{str(r.shape):<20}{r.flops:>12,}{r.bytes:>11,}"
+            lines.append(f"{r.op:<18}{r.shape!s:<20}{r.flops:>12,}{r.bytes:>11,}"
                          f"{r.us:>10.2f}{r.us / total:>8.1%}")
         lines.append(f"{'launches':<18}{self.launches:<20}{'':>12}{'':>11}"
                      f"{self.launch_us:>10.2f}{self.launch_us / total:>8.1%}")

@@ -23,11 +23,11 @@ import math
 
 import numpy as np
 
+from ..kernels import integer
 from ..ops import elementwise as ew
 from ..ops import nn as nn_ops
 from ..ops import reduce as red
 from ..ops import shape as sh
-from ..kernels import integer
 from ..serialization import load, save
 from ..tensor import Tensor
 from . import cost
@@ -264,7 +264,7 @@ def trace(model, example, core_version: str = "MLU270", core_number: int = 16,
     finally:
         MLU.listeners.remove(listen)
     if not isinstance(result, Tensor):
-        raise ValueError(f"trace: the model must return one Tensor, got {type(result).__name__}")
+        raise TypeError(f"trace: the model must return one Tensor, got {type(result).__name__}")
     produced = {id(example._data): 0}
     const_ids: dict = {}
     constants: list = []
@@ -459,5 +459,5 @@ def _node_from_dict(raw, k: int, n_consts: int) -> Node:
     if fp is not None and (len(inputs) < 2 or inputs[1][0] != "const"):
         raise ValueError(f"{op}: the weight must be a constant")
     if not isinstance(raw["relu"], bool):
-        raise ValueError(f"relu must be true or false, got {raw['relu']!r}")
+        raise TypeError(f"relu must be true or false, got {raw['relu']!r}")
     return Node(op, attrs, inputs, _ints(raw["shape"]), fp, raw["relu"])

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 from ..device import Device
 from . import graph as _graph
-from .cost import CARDS as CARDS_COST, FREE, Profile, op_cost
-from .device import MLU, capture  # noqa: F401  (ct.capture is part of the API)
+from .cost import CARDS as CARDS_COST
+from .cost import FREE, Profile, op_cost
+from .device import MLU, capture
 from .graph import Program
 
 CORES = {"MLU270": 16, "MLU220": 4}
@@ -86,7 +87,7 @@ def set_cnml_enabled(flag: bool) -> None:
     """``True``: inference and offline models (CNML); ``False``: training (CNNL), which
     ``adaptive_quantize`` needs."""
     if not isinstance(flag, bool):
-        raise ValueError(f"set_cnml_enabled: expected True or False, got {flag!r}")
+        raise TypeError(f"set_cnml_enabled: expected True or False, got {flag!r}")
     config.cnml_enabled = flag
 
 
@@ -116,7 +117,7 @@ def save_as_cambricon(name: str) -> None:
     """From now on every ``ct.trace`` also writes the offline model ``name + ".cambricon"``;
     ``save_as_cambricon("")`` turns it off."""
     if not isinstance(name, str):
-        raise ValueError(f"save_as_cambricon: expected a file name (str), got {name!r}")
+        raise TypeError(f"save_as_cambricon: expected a file name (str), got {name!r}")
     config.offline_name = name
 
 

@@ -34,7 +34,6 @@ import warnings
 
 import numpy as np
 
-from .. import functional as F
 from .. import module as M
 from ..ops import nn as nn_ops
 from ..ops.core import apply
@@ -234,7 +233,7 @@ def quantize_dynamic_mlu(model, qconfig_spec=None, dtype=None, gen_quant: bool =
                 convert(child)
                 continue
             if isinstance(holder, tuple):
-                raise ValueError("quantize_dynamic_mlu: layers kept in a tuple cannot be replaced; "
+                raise TypeError("quantize_dynamic_mlu: layers kept in a tuple cannot be replaced; "
                                  "use a list or attributes")
             if isinstance(holder, list):
                 holder[key] = new

@@ -193,7 +193,7 @@ class Module:
         """Switch to evaluation mode: ``train(False)``."""
         self.train(False)
 
-    def to(self, device) -> "Module":
+    def to(self, device) -> Module:
         """Move every parameter and buffer to ``device`` in place; returns the module.
 
         >>> from tutorlib.module import Linear
