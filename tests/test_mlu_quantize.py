@@ -232,3 +232,29 @@ def test_to_optimizer_returns_it_and_checks_the_model():
     opt = optim.SGD(net.to(ct.mlu_device()).parameters(), lr=0.1)
     assert ct.to(opt, ct.mlu_device()) is opt
     assert all(p.device is ct.mlu_device() for p in net.parameters())
+
+
+@pytest.mark.parametrize("fmt,order", [(0, "RGBA"), (1, "ARGB"), (2, "BGRA"), (3, "ABGR")])
+def test_input_format_picks_rgb_out_of_four_channels(fmt, order):
+    tl.random.seed(0)
+    net = M.Sequential(M.Conv2d(3, 4, 3, padding=1), M.ReLU(), M.Flatten(), M.Linear(4 * 36, 3))
+    rng = np.random.default_rng(fmt)
+    rgb = rng.integers(0, 256, (2, 3, 6, 6)).astype(np.float32)
+    mean, std = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
+    normalised = (rgb / 255 - np.reshape(mean, (1, 3, 1, 1))) / np.reshape(std, (1, 3, 1, 1))
+    state = _calibrated_state(net, {"mean": mean, "std": std}, "int8", [normalised])
+    model = _mlu_model(net, state)
+    want = model(tl.Tensor(rgb).to(ct.mlu_device())).numpy()
+    alpha = rng.integers(0, 256, (2, 1, 6, 6)).astype(np.float32)
+    planes = {"R": rgb[:, :1], "G": rgb[:, 1:2], "B": rgb[:, 2:], "A": alpha}
+    four = np.concatenate([planes[c] for c in order], axis=1)
+    try:
+        ct.set_input_format(fmt)
+        x = tl.Tensor(four).to(ct.mlu_device())
+        np.testing.assert_array_equal(model(x).numpy(), want)
+        np.testing.assert_array_equal(ct.trace(model, x)(x).numpy(), want)
+        if fmt != 0:                      # the wrong order gives other numbers
+            ct.set_input_format(0)
+            assert not np.array_equal(model(x).numpy(), want)
+    finally:
+        ct.config.__init__()

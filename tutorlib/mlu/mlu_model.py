@@ -76,8 +76,8 @@ def set_core_number(n: int) -> None:
 
 
 def set_input_format(k: int) -> None:
-    """Channel order the first conv expects when 3-channel input is padded to 4:
-    0 = RGBA (default), 1 = ARGB, 2 = BGRA, 3 = ABGR."""
+    """Channel order of 4-channel input to a 3-channel first conv (``firstconv``):
+    0 = RGBA (default), 1 = ARGB, 2 = BGRA, 3 = ABGR. Inference on the MLU only."""
     if isinstance(k, bool) or k not in INPUT_FORMATS:
         raise ValueError(f"set_input_format: expected 0..3 ({INPUT_FORMATS}), got {k!r}")
     config.input_format = k

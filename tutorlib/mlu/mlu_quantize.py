@@ -21,6 +21,8 @@ Scales follow torch_mlu, not MegEngine: a scale is a **multiplier**, ``scale = q
 
 With ``firstconv`` the first conv normalises on the device, ``(x - input_mean) / input_std``,
 so the MLU model takes raw 0..255 pixels while the CPU model took ``(x/255 - mean) / std``.
+A 3-channel first conv also accepts 4-channel pixels on the MLU, in the order chosen by
+``ct.set_input_format`` (0 RGBA, 1 ARGB, 2 BGRA, 3 ABGR); the alpha channel is ignored.
 
 >>> import tutorlib as tl, tutorlib.module as M
 >>> q = quantize_dynamic_mlu(M.Sequential(M.Linear(4, 2)), {"firstconv": False}, gen_quant=True)
@@ -39,6 +41,7 @@ from ..ops import nn as nn_ops
 from ..ops.core import apply
 from ..quantization.utils import copy_module
 from ..tensor import Tensor
+from . import mlu_model
 from .adaptive import adaptive_quantize  # noqa: F401  (torch_mlu keeps it here too)
 from .device import MLU, QMAX, FixedPoint
 
@@ -46,6 +49,8 @@ from .device import MLU, QMAX, FixedPoint
 DEFAULT_QCONFIG = {"iteration": 1, "use_avg": False, "data_scale": 1.0, "mean": [0.0, 0.0, 0.0],
                    "std": [1.0, 1.0, 1.0], "firstconv": True, "per_channel": False,
                    "method": "minmax"}
+#: where R, G and B sit in 4-channel input for each ``set_input_format``: RGBA, ARGB, BGRA, ABGR
+RGB_POSITIONS = {0: (0, 1, 2), 1: (1, 2, 3), 2: (2, 1, 0), 3: (3, 2, 1)}
 MODES = {("int8", False): 1, ("int16", False): 2, ("int8", True): 3, ("int16", True): 4}
 
 
@@ -153,9 +158,27 @@ class MLUConv2d(_MLUQuantized):
 
     def forward(self, x):
         if self.input_mean is not None and x.device is MLU:
+            if x.ndim == 4 and x.shape[1] == 4 and self.weight.shape[1] == 3 and self.groups == 1:
+                return self._forward_four_channels(x)
             x = (x - self.input_mean) / self.input_std       # float16, on the device
         op = nn_ops.Conv2d(self.stride, self.padding, self.dilation, self.groups)
         return self._run(op, x)
+
+    def _forward_four_channels(self, x):
+        """RGB conv on 4-channel input (``ct.set_input_format``): the weights and statistics are
+        spread over the 4 channels in the input's order, the alpha channel gets zero weights,
+        so the integer sums are exactly those of the 3-channel conv."""
+        where = RGB_POSITIONS[mlu_model.config.input_format]
+        w = np.zeros(self.weight.shape[:1] + (4,) + self.weight.shape[2:], np.float32)
+        mean, std = np.zeros((1, 4, 1, 1), np.float32), np.ones((1, 4, 1, 1), np.float32)
+        for c, at in enumerate(where):
+            w[:, at] = self.weight._data[:, c]
+            mean[0, at], std[0, at] = self.input_mean._data[0, c], self.input_std._data[0, c]
+        x = (x - Tensor(mean, device=MLU)) / Tensor(std, device=MLU)
+        op = nn_ops.Conv2d(self.stride, self.padding, self.dilation, self.groups)
+        op.fixed_point = self.fixed_point()
+        return apply(op, x, Tensor(w, device=MLU),
+                     *(() if self.bias is None else (self.bias,)))
 
 
 class MLULinear(_MLUQuantized):
