@@ -95,6 +95,7 @@ def test_publish_records_checksum_accuracy_and_state(published):
     assert record["sha256"] == hub.sha256(str(path))
     assert record["epoch"] == 1 and record["epochs"] == 1 and record["final"] is True
     assert record["test_images"] == 32 and 0.0 <= record["test_top1"] <= record["test_top5"] <= 1.0
+    assert [row["epoch"] for row in record["history"]] == [1]   # the curve travels with the weights
     manifest = json.loads((root / "manifest.json").read_text())
     assert manifest[NAME] == record
     assert "INTERMEDIATE" not in hub.help(NAME, root=str(root))   # a finished run

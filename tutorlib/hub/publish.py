@@ -4,7 +4,8 @@
 
 measures the CIFAR-10 test accuracy of the checkpoint's model, writes
 ``tutorlib/hub/weights/resnet20_cifar10.tl`` (only the model's state dict, ``tl.save`` format)
-and records its SHA-256, the accuracy, the epoch and the recipe in ``weights/manifest.json``.
+and records its SHA-256, the accuracy, the epoch, the recipe and (from a ``checkpoint.tl``) the
+training curve in ``weights/manifest.json``.
 Both files are written atomically. Weights from an unfinished run are marked ``"final": false``
 and ``hub.help()`` calls them an intermediate checkpoint.
 """
@@ -50,6 +51,9 @@ def publish(name: str, checkpoint: str, root: str | None = None, test_data=None,
         "epoch": ckpt["epoch"], "epochs": config["epochs"], "final": ckpt["epoch"] == config["epochs"],
         "val_top1": val_top1, "test_top1": result["top1"], "test_top5": result["top5"],
         "test_images": len(test_data[1]), "recipe": config,
+        "history": [{k: row[k] for k in ("epoch", "lr", "train_loss", "train_acc", "val_loss",
+                                         "val_top1")}
+                    for row in ckpt.get("history", [])],
         "published": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "note": note or (None if ckpt["epoch"] == config["epochs"] else
                          f"intermediate checkpoint: epoch {ckpt['epoch']} of {config['epochs']} "
