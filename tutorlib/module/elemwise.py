@@ -10,6 +10,7 @@ Tensor([2. 0.], device=cpu0)
 """
 from __future__ import annotations
 
+from .._validate import one_of
 from ..functional.elemwise import relu
 from .module import Module
 
@@ -26,10 +27,8 @@ class Elemwise(Module):
 
     def __init__(self, method: str, name: str | None = None):
         super().__init__(name)
-        method = method.upper()
-        if method not in METHODS:
-            raise ValueError(f"Elemwise: method must be one of {sorted(METHODS)}, got {method!r}")
-        self.method = method
+        method = method.upper() if isinstance(method, str) else method
+        self.method = one_of("Elemwise", "method", method, tuple(METHODS))
 
     def forward(self, a, b):
         return METHODS[self.method](a, b)
