@@ -35,7 +35,7 @@ endif
 # Compile every numba kernel into its on-disk cache now, not during the first lesson (~10 s once;
 # a second or so when the cache is already warm).
 kernels: $(STAMP)
-	$(PY) -m tutorlib.kernels.warmup
+	$(PY) -m tutorlib.warmup
 
 setup: $(STAMP) data kernels
 

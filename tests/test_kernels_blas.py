@@ -118,7 +118,7 @@ def test_ops_skip_the_gradient_of_an_untracked_input(op, shapes):
 ])
 def test_conv_chunks_on_two_threads_match_direct_loops(monkeypatch, api, case):
     """The parallel chunk path (2 Python threads, one or more images per chunk)."""
-    from test_kernels_conv import check_against_naive, random_case
+    from test_kernels_conv import check_against_reference, random_case
     get, set_ = api
     set_(2)
     monkeypatch.setattr(blas, "PARALLEL_MACS", 0)
@@ -129,7 +129,7 @@ def test_conv_chunks_on_two_threads_match_direct_loops(monkeypatch, api, case):
     for chunk_bytes in (1, conv.CHUNK_BYTES):  # one image per chunk, then one chunk per thread
         monkeypatch.setattr(conv, "CHUNK_BYTES", chunk_bytes)
         x, w, b = random_case(rng, N, C, H, W, O, KH, KW, groups)
-        check_against_naive(x, w, b, stride, pad, dil, groups, rng)
+        check_against_reference(x, w, b, stride, pad, dil, groups, rng)
     assert get() == 2  # OpenBLAS back to its configured count
 
 

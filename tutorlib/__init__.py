@@ -15,7 +15,6 @@ from .tensor import Parameter, Tensor, tensor
 
 __version__ = "0.1.0"
 
-keep_freed_memory()  # big arrays are reused step after step, not page-faulted in again
-
 __all__ = ["Parameter", "Tensor", "__version__", "autodiff", "functional", "get_default_device",
-           "load", "module", "optimizer", "random", "save", "set_default_device", "tensor"]
+           "keep_freed_memory", "load", "module", "optimizer", "random", "save",
+           "set_default_device", "tensor"]

@@ -20,4 +20,10 @@ threaded one costs more in hand-off than it saves and is very slow on a busy mac
 convolution splits its batch into chunks that run on Python threads (as many as OpenBLAS's
 configured count), each doing its own im2col, single-threaded GEMM and layout copies -- the
 loops release the GIL, and no thread pool is left spinning between the GEMMs and the loops.
+
+``reference`` holds the same ops as plain, commented loops (the tests check every fast path
+against them); ``use_reference()`` runs a whole model on them, for reading and debugging.
 """
+from .reference import use_reference
+
+__all__ = ["use_reference"]

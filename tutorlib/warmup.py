@@ -1,6 +1,6 @@
 """Compile every kernel once, so that numba's on-disk cache is full before the first lesson.
 
-    python -m tutorlib.kernels.warmup        # run by `make lab` / `make test` after installing
+    python -m tutorlib.warmup        # run by `make lab` / `make test` after installing
 
 numba compiles a kernel the first time it is called with a new combination of argument types
 and caches the machine code on disk (``cache=True``); later processes load it in milliseconds.
