@@ -45,6 +45,7 @@ lab: setup
 	    $(LAB_ARGS) notebooks/ch00-quick-start.ipynb
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 --dist loadscope --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	    tests tutorlib notebooks solutions

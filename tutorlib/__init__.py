@@ -7,9 +7,9 @@
 Tensor(14.0, device=cpu0)
 """
 from . import autodiff, functional, module, optimizer, random
-from .kernels.memory import keep_freed_memory
 from .autodiff import GradManager  # noqa: F401  (also reachable as tutorlib.autodiff.GradManager)
 from .device import get_default_device, set_default_device
+from .kernels.memory import keep_freed_memory
 from .serialization import load, save
 from .tensor import Parameter, Tensor, tensor
 

@@ -14,7 +14,7 @@ from ..ops import reduce as red
 from ..ops.core import apply
 from ..ops.linalg import Matmul
 from ..tensor import Tensor
-from .elemwise import div, mul, sqrt, sub, maximum
+from .elemwise import div, maximum, mul, sqrt, sub
 
 __all__ = ["sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "argmax", "argmin",
            "matmul", "dot", "norm", "normalize", "sort", "argsort", "topk", "cumsum"]
@@ -161,7 +161,8 @@ def norm(inp, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     if p == float("inf"):
         from .elemwise import abs as _abs
         return max(_abs(inp), axis, keepdims)
-    from .elemwise import abs as _abs, pow as _pow
+    from .elemwise import abs as _abs
+    from .elemwise import pow as _pow
     return _pow(sum(_pow(_abs(inp), p), axis, keepdims), 1.0 / p)
 
 

@@ -209,6 +209,5 @@ def indexing_one_hot(src, index, axis: int = 1, keepdims: bool = False) -> Tenso
     return out if keepdims else squeeze(out, axis)
 
 
-from .loss import (binary_cross_entropy, cross_entropy, hinge_loss, l1_loss,  # noqa: E402,F401
-                   square_loss)
+from .loss import binary_cross_entropy, cross_entropy, hinge_loss, l1_loss, square_loss  # noqa: E402,F401
 from .metric import topk_accuracy  # noqa: E402,F401

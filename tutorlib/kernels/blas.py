@@ -36,8 +36,6 @@ import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
-
 THREADED_MACS = 1 << 24  # ~17M multiply-adds (~0.5 ms on one core): below this, 1 thread
 PARALLEL_MACS = 1 << 23  # a job split over Python threads must be at least this big (~1 ms)
 
@@ -88,6 +86,7 @@ def threads_for(m, n, k, configured):
 def gemm_threads(m, n, k):
     """Run the block with the OpenBLAS thread count ``threads_for`` picks; restore it after.
 
+    >>> import numpy as np
     >>> a = np.ones((4, 3), np.float32)
     >>> with gemm_threads(4, 4, 3):
     ...     (a @ a.T)[0, 0]
@@ -129,6 +128,7 @@ def single_threaded():
 def matmul(a, b):
     """``a @ b`` on the OpenBLAS thread count ``threads_for`` picks for its size.
 
+    >>> import numpy as np
     >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))[0, 0]
     np.float32(3.0)
     """

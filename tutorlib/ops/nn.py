@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import blas, conv, norm, pool, reference, softmax
 from ..autodiff.graph import unbroadcast
+from ..kernels import blas, conv, norm, pool, reference, softmax
 from .core import Op
 
 
