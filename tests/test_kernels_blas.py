@@ -54,6 +54,17 @@ def test_gemm_threads_respects_a_configured_single_thread(api):
     assert get() == 1
 
 
+def test_gemm_threads_respects_a_threadpoolctl_limit(api):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    get, set_ = api
+    set_(2)
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        with blas.gemm_threads(blas.THREADED_MACS, 4, 4):  # big, but the limit is the most
+            assert get() == 1
+        assert blas.workers_for(blas.PARALLEL_MACS) == 1
+    assert get() == 2
+
+
 def test_gemm_threads_without_openblas_is_a_no_op(monkeypatch):
     monkeypatch.setattr(blas, "_api", False)
     assert not blas.available()

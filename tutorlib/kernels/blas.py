@@ -3,15 +3,14 @@
 numpy's bundled OpenBLAS (scipy-openblas, pthreads) runs every GEMM on all its threads. For the
 small GEMMs of a small network (a LeNet linear layer is 64x400 @ 400x120) the thread hand-off
 costs more than the arithmetic, and on a busy machine it is catastrophic: a 2-thread GEMM waits
-for its second thread to get a time slice. Measured on a 2-core VM with other jobs running, a
-65536x27 @ 27x16 product took 16 ms with 2 threads and 1 ms with 1; a whole LeNet-5 training step
-(batch 64) took 264 ms against 40 ms.
+for its second thread to get a time slice (figures in ``benchmarks/README.md``, "Measurements
+behind the code").
 
 So the GEMMs of ``Linear`` (``tutorlib/ops/nn.py``) go through ``matmul``, which runs them inside
 ``with gemm_threads(m, n, k):``: OpenBLAS drops to 1 thread while the product has fewer than
-``THREADED_MACS`` multiply-adds (m*n*k), and gets its previous count back afterwards. Bigger GEMMs (a batch-256
-MLP layer, 51M multiply-adds, measured 1.3x faster on 2 threads even on the busy machine) keep
-the configured count, so ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` (read by OpenBLAS at
+``THREADED_MACS`` multiply-adds (m*n*k), and gets its previous count back afterwards. Bigger
+GEMMs (a batch-256 MLP layer, 51M multiply-adds, is faster on 2 threads even on a busy machine)
+keep the configured count, so ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` (read by OpenBLAS at
 start-up) and runtime limits (``threadpoolctl``) are respected: the count in effect is read
 before each GEMM and is the most a GEMM ever gets.
 
@@ -19,9 +18,8 @@ Convolutions use the threads differently (``run_chunks``): their work is already
 chunks of images, so each chunk (im2col, GEMM, layout copies) runs on its own Python thread with
 OpenBLAS set to 1 thread, the configured count giving the number of Python threads. The numba
 loops release the GIL and so does numpy's matmul, so the chunks really run side by side, and
-there is no OpenBLAS thread pool to spin-wait between the GEMMs and the loops: measured on the
-2-core VM, a 64-channel 3x3 conv forward pass (batch 64) took 184 ms with 2-thread OpenBLAS
-GEMMs between serial im2col loops against 105 ms all on 1 thread, the parts adding up to 71 ms.
+there is no OpenBLAS thread pool to spin-wait between the GEMMs and the loops (which, with
+2-thread GEMMs between serial im2col loops, made a conv pass slower than on one thread).
 
 OpenBLAS's thread count is one global setting: tutorlib assumes one Python thread at a time
 runs its ops (as in a training loop; DataLoader workers do no GEMMs).
@@ -29,8 +27,10 @@ runs its ops (as in a training loop; DataLoader workers do no GEMMs).
 The thread count is read and set through ``threadpoolctl`` (the library scikit-learn uses for
 this), which finds every OpenBLAS loaded into the process, whatever its symbol prefix (numpy's
 scipy-openblas names them ``scipy_openblas_set_num_threads64_``); the libraries are looked up
-once, then each change is one call into OpenBLAS's own ``openblas_set_num_threads``. If numpy
-uses another BLAS (MKL, Accelerate), ``gemm_threads`` does nothing.
+once, then each change is one call into OpenBLAS's own ``openblas_set_num_threads``: a few
+microseconds more per step than calling the symbols through ctypes ourselves, well below the
+noise of a step (figures in ``benchmarks/README.md``). If numpy uses another BLAS (MKL,
+Accelerate), ``gemm_threads`` does nothing.
 """
 import contextlib
 import os

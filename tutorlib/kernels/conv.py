@@ -65,8 +65,8 @@ _scratch = threading.local()  # per-thread reusable workspaces, see _workspace
 def _workspace(name, rows, cols):
     """A reusable (rows, cols) float32 scratch matrix, one per name and thread.
 
-    A fresh multi-MB array is page-faulted in on every call, which measured as much as the copy
-    itself; the chunk workspaces never escape a call, so they are kept and reused instead.
+    A fresh multi-MB array is page-faulted in on every call, which costs about as much as the
+    copy into it; the chunk workspaces never escape a call, so they are kept and reused instead.
     """
     buf = getattr(_scratch, name, None)
     if buf is None or buf.size < rows * cols:

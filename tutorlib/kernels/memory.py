@@ -5,8 +5,8 @@ glibc's ``malloc`` serves blocks of 32 MB or more (a ResNet-20 activation at bat
 exactly 32 MB) with a fresh ``mmap`` and returns them to the kernel on ``free``; smaller freed
 blocks at the top of the heap are also given back once more than 128 KB-32 MB is free. The
 next step then touches every page again: the kernel zeroes and maps it, one page fault per
-4 KB. Measured on the 2-core machine, ResNet-20's batch-norm backward took 37 ms per step that
-way and 16 ms with freed memory kept.
+4 KB, and a pass that should be limited by memory bandwidth is limited by page faults instead
+(figures in ``benchmarks/README.md``, "Measurements behind the code").
 
 ``keep_freed_memory`` raises glibc's mmap and trim thresholds (``mallopt``) so that big blocks
 come from the heap and stay there once freed: the next step reuses them without faults. This is
