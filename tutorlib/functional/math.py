@@ -94,7 +94,7 @@ def logsumexp(inp, axis, keepdims: bool = False) -> Tensor:
 
 
 def _index_reduce(fn, name, inp, axis, keepdims):
-    data = inp._data if isinstance(inp, Tensor) else np.asarray(inp)
+    data = np.asarray(inp)
     if data.size == 0:
         raise ValueError(f"{name}: cannot reduce an empty tensor of shape {data.shape}")
     if axis is None:
@@ -192,7 +192,7 @@ def argsort(inp, descending: bool = False) -> Tensor:
     >>> argsort(Tensor([3.0, 1.0, 2.0]))
     Tensor([1 2 0], dtype=int32, device=cpu0)
     """
-    data = inp._data if isinstance(inp, Tensor) else np.asarray(inp)
+    data = np.asarray(inp)
     idx = np.argsort(-data if descending else data, axis=-1, kind="stable")
     return Tensor(idx.astype(np.int32))
 
@@ -205,7 +205,7 @@ def topk(inp, k: int, descending: bool = True, kth_only: bool = False, no_sort: 
     >>> topk(Tensor([1.0, 5.0, 3.0, 4.0]), 2)
     (Tensor([5. 4.], device=cpu0), Tensor([1 3], dtype=int32, device=cpu0))
     """
-    data = inp._data if isinstance(inp, Tensor) else np.asarray(inp)
+    data = np.asarray(inp)
     n = data.shape[-1] if data.ndim else 0
     if not 1 <= k <= n:
         raise ValueError(f"topk: k={k} must be between 1 and {n} (input shape {data.shape})")

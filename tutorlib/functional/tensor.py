@@ -307,7 +307,7 @@ def gather(inp, axis: int, index) -> Tensor:
     Tensor([[2.]
      [3.]], device=cpu0)
     """
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    idx = np.asarray(index)
     nd = np.ndim(inp)
     axis %= nd
     grids = np.ogrid[tuple(slice(n) for n in idx.shape)]
