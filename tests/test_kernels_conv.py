@@ -80,6 +80,17 @@ def test_im2col_rows_equals_general_im2col():
                                rtol=1e-6, atol=1e-6)
 
 
+def test_forward_path_of_big_outputs_is_channels_first():
+    """A single-group forward pass with a big output uses im2col_chw; its backward does not."""
+    one, geometry = (1, 1), lambda **kw: conv._Geometry((2, 64, 32, 32), (64, 64, 3, 3), (1, 1),
+                                                         one, one, 1, **kw)
+    assert geometry(forward=True).path == "im2col_chw" and geometry().path == "row_shift"
+    small = conv._Geometry((2, 64, 8, 8), (64, 64, 3, 3), one, one, one, 1, forward=True)
+    assert small.path == "row_shift"
+    grouped = conv._Geometry((2, 64, 32, 32), (64, 32, 3, 3), one, one, one, 2, forward=True)
+    assert grouped.path == "im2col"
+
+
 def test_path_choice():
     one = (1, 1)
     assert conv.choose_path((8, 4, 1, 1), one, (0, 0), one, 1) == "pointwise"
@@ -122,12 +133,14 @@ CASES = [
     ((3, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1), "im2col_chw"),    # LeNet-like, padded
     ((2, 3, 9, 8, 4, 3, 2, (2, 1), (1, 0), (1, 2), 1), "im2col_chw"),    # RGB, strided, dilated
     ((2, 6, 5, 5, 6, 3, 3, (1, 1), (1, 1), (1, 1), 6), "im2col"),        # depthwise
+    ((2, 4, 32, 32, 3, 3, 3, (1, 1), (1, 1), (1, 1), 1), "row_shift"),   # forward: im2col_chw
 ]
 
 
 @pytest.mark.parametrize("case, auto_path", CASES)
 def test_conv_matches_direct_loops(case, auto_path):
-    """The chosen path, then every other path that applies, forced, on the same case."""
+    """The chosen paths (forward and backward may differ), then every other path that applies,
+    forced, on the same case."""
     N, C, H, W, O, KH, KW, stride, pad, dil, groups = case
     assert conv.choose_path((O, C // groups, KH, KW), stride, pad, dil, groups) == auto_path
     paths = applicable_paths(C, KH, KW, stride, pad, dil, groups)
