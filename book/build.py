@@ -43,7 +43,7 @@ CHAPTER_GLOB = "ch[0-9][0-9]-*.ipynb"
 API_MODULES = [  # the public modules, in the order of the API reference
     "tutorlib", "tutorlib.functional", "tutorlib.functional.nn", "tutorlib.functional.loss",
     "tutorlib.functional.metric", "tutorlib.module", "tutorlib.optimizer", "tutorlib.autodiff",
-    "tutorlib.data", "tutorlib.data.transform", "tutorlib.random", "tutorlib.viz",
+    "tutorlib.ops.nn", "tutorlib.kernels.reference", "tutorlib.data", "tutorlib.data.transform", "tutorlib.random", "tutorlib.viz",
     "tutorlib.grading",
 ]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -8,7 +8,8 @@ tests compare every fast path against, and what the ops run inside :func:`use_re
 debugger:
 
 >>> import numpy as np, tutorlib as tl, tutorlib.functional as F
->>> x = tl.Tensor(np.ones((1, 1, 3, 3), np.float32)); w = tl.Tensor(np.ones((1, 1, 2, 2), np.float32))
+>>> x = tl.Tensor(np.ones((1, 1, 3, 3), np.float32))
+>>> w = tl.Tensor(np.ones((1, 1, 2, 2), np.float32))
 >>> with use_reference():
 ...     F.conv2d(x, w)                      # runs conv2d_forward below, not kernels/conv.py
 Tensor([[[[4. 4.]
@@ -84,9 +85,11 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     x (N, C, H, W), w (O, C/groups, KH, KW), b (O,) or None. Output pixel (i, j) of channel o is
     the dot product of filter o with the input window under it (its group's channels only)::
 
-        y[n, o, i, j] = b[o] + sum_{c, kh, kw} xpad[n, c, i*sh + kh*dh, j*sw + kw*dw] * w[o, c, kh, kw]
+        y[n, o, i, j] = b[o] + sum_{c, kh, kw} xpad[n, c, i*sh + kh*dh, j*sw + kw*dw]
+                                               * w[o, c, kh, kw]
 
-    >>> conv2d_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), None, (1, 1), (0, 0), (1, 1), 1)
+    >>> x, w = np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))
+    >>> conv2d_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)
     array([[[[4., 4.],
              [4., 4.]]]])
     """
@@ -112,7 +115,8 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
 def conv2d_backward(g, x, w, stride, padding, dilation, groups):
     """(gx, gw, gb): gradients of L given g = dL/dy, by running the forward loop in reverse.
 
-    Each output pixel used one input window and the whole filter bank, so it sends gradient to both::
+    Each output pixel used one input window and the whole filter bank, so it sends gradient to
+    both::
 
         gw[o, c, kh, kw] = sum_{n, i, j} g[n, o, i, j] * xpad[n, c, i*sh + kh*dh, j*sw + kw*dw]
         gxpad[n, c, i*sh + kh*dh, j*sw + kw*dw] += sum_o g[n, o, i, j] * w[o, c, kh, kw]
@@ -206,7 +210,8 @@ def max_pool2d_backward(g, x, windows):
     several tie); every other input of the window gets nothing from it.
 
     >>> x = np.array([[[[1., 3.], [2., 0.]]]])
-    >>> max_pool2d_backward(np.ones((1, 1, 1, 1)), x, list(pool_windows(2, 2, (2, 2), (2, 2), (0, 0))))
+    >>> windows = list(pool_windows(2, 2, (2, 2), (2, 2), (0, 0)))
+    >>> max_pool2d_backward(np.ones((1, 1, 1, 1)), x, windows)
     array([[[[0., 1.],
              [0., 0.]]]])
     """

@@ -58,8 +58,9 @@ class Conv2d(Op):
         gxp[n, c, i*s + kh*d, j*s + kw*d] += sum_o g[n, o, i, j] * w[o, c, kh, kw]
         gb[o] = sum_{n, i, j} g[n, o, i, j]
 
-    These loops, written out, are ``tutorlib.kernels.reference.conv2d_forward`` /
-    ``conv2d_backward``; ``kernels/conv.py`` computes the same sums as matrix products.
+    These loops, written out, are :func:`~tutorlib.kernels.reference.conv2d_forward` and
+    :func:`~tutorlib.kernels.reference.conv2d_backward`; ``kernels/conv.py`` computes the same
+    sums as matrix products.
 
     >>> import numpy as np
     >>> op = Conv2d(padding=(1, 1))
@@ -140,7 +141,8 @@ class MaxPool2d(_Pool2d):
 
     ``y[n, c, i, j] = max(window (i, j) of x[n, c])``; backward routes ``g[n, c, i, j]`` to the
     input that was the window's maximum (the first one if several tie), nothing to the others.
-    Loops: ``tutorlib.kernels.reference.max_pool2d_forward`` / ``max_pool2d_backward``.
+    Loops: :func:`~tutorlib.kernels.reference.max_pool2d_forward`,
+    :func:`~tutorlib.kernels.reference.max_pool2d_backward`.
 
     >>> import numpy as np
     >>> MaxPool2d((2, 2), (2, 2), (0, 0)).forward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
@@ -184,7 +186,8 @@ class AvgPool2d(_Pool2d):
 
     ``y[n, c, i, j] = sum(window (i, j)) / d`` (d: the inputs the window covers, or kh*kw with
     "average"); backward gives every input of window (i, j) ``g[n, c, i, j] / d``.
-    Loops: ``tutorlib.kernels.reference.avg_pool2d_forward`` / ``avg_pool2d_backward``.
+    Loops: :func:`~tutorlib.kernels.reference.avg_pool2d_forward`,
+    :func:`~tutorlib.kernels.reference.avg_pool2d_backward`.
 
     >>> import numpy as np
     >>> x = np.ones((1, 1, 2, 2), np.float32)
@@ -225,7 +228,8 @@ class AdaptiveAvgPool2d(Op):
     """Average pooling to a fixed output size ``oshp`` (bins as in MegEngine / PyTorch).
 
     Bin i spans floor(i*H/OH) to ceil((i+1)*H/OH) (likewise along W); forward and backward are
-    those of average pooling over these bins (``tutorlib.kernels.reference.adaptive_windows``).
+    those of average pooling over these bins
+    (:func:`~tutorlib.kernels.reference.adaptive_windows`).
 
     >>> import numpy as np
     >>> AdaptiveAvgPool2d((1, 1)).forward(np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2))
@@ -270,7 +274,8 @@ class BatchNorm(Op):
 
     (the two subtracted terms flow through the batch mean and variance; in eval mode they are
     constants and ``gx = weight / sqrt(var + eps) * g``). Loops:
-    ``tutorlib.kernels.reference.batch_norm_forward`` / ``batch_norm_backward``.
+    :func:`~tutorlib.kernels.reference.batch_norm_forward`,
+    :func:`~tutorlib.kernels.reference.batch_norm_backward`.
 
     >>> import numpy as np
     >>> rm, rv = np.zeros(1, np.float32), np.ones(1, np.float32)
@@ -346,8 +351,8 @@ class SoftmaxCrossEntropy(Op):
     Per sample: ``logZ - ls * mean(logits) - (1 - ls) * logits[label]`` along ``axis``
     (``ls`` = label_smooth, K classes), reduced by "mean", "sum" or "none". Backward:
     ``(g_logits, None)`` with ``dloss/dlogits = softmax(logits) - ls/K - (1 - ls) * onehot(label)``
-    per sample. Loops: ``tutorlib.kernels.reference.softmax_cross_entropy_forward`` /
-    ``softmax_cross_entropy_backward``.
+    per sample. Loops: :func:`~tutorlib.kernels.reference.softmax_cross_entropy_forward`,
+    :func:`~tutorlib.kernels.reference.softmax_cross_entropy_backward`.
 
     >>> import numpy as np
     >>> op = SoftmaxCrossEntropy()
