@@ -166,3 +166,12 @@ def test_environment_variable_switches_the_references_on():
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                              text=True, check=True).stdout
         assert out.strip() == printed
+
+
+def test_relu_kernel_is_the_masked_gradient():
+    """kernels/activation.py's one-pass backward equals the op's formula g * (y > 0)."""
+    from tutorlib.kernels.activation import relu_backward
+    rng = np.random.default_rng(5)
+    y = np.maximum(rng.standard_normal((3, 4, 5)), 0).astype(np.float32)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    np.testing.assert_array_equal(relu_backward(g, y), g * (y > 0))
