@@ -35,7 +35,7 @@ endif
 # Compile every numba kernel into its on-disk cache now, not during the first lesson (~10 s once;
 # a second or so when the cache is already warm).
 kernels: $(STAMP)
-	$(PY) -m tutorlib.kernels.warmup
+	$(PY) -m tutorlib.warmup
 
 setup: $(STAMP) data kernels
 
@@ -45,6 +45,7 @@ lab: setup
 	    $(LAB_ARGS) notebooks/ch00-quick-start.ipynb
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 --dist loadscope --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	    tests tutorlib notebooks solutions

@@ -34,7 +34,6 @@ def main():
     from tutorlib.ops.core import Op
 
     times = collections.defaultdict(float)
-    current = {}
 
     def key(op, arrays):
         shape = "x".join(map(str, arrays[0].shape)) if arrays and hasattr(arrays[0], "shape") else ""

@@ -32,11 +32,16 @@ THREADS = int(os.environ.get("TRAIN_STEP_THREADS", "2"))  # workers inherit it f
 WORKLOADS = {
     "mlp64": ("mlp", 64, (784,), 1.5),
     "mlp256": ("mlp", 256, (784,), 1.5),
-    "lenet1": ("lenet", 64, (1, 32, 32), 2.0),
-    "lenet3": ("lenet", 64, (3, 32, 32), 2.0),
-    "resblock": ("resblock", 64, (64, 32, 32), 2.0),
-    "resnet20": ("resnet20", 128, (3, 32, 32), 2.5),
+    "lenet1": ("lenet", 64, (1, 32, 32), 1.3),
+    "lenet3": ("lenet", 64, (3, 32, 32), 1.3),
+    "resblock": ("resblock", 64, (64, 32, 32), 1.3),
+    "resnet20": ("resnet20", 128, (3, 32, 32), 1.3),
+    "lenet3_eval": ("lenet", 64, (3, 32, 32), 1.3),
+    "resnet20_eval": ("resnet20", 128, (3, 32, 32), 1.3),
 }
+# inference workloads: eval mode, forward only, no graph (tutorlib: no GradManager recording;
+# PyTorch: torch.no_grad())
+INFERENCE = {"lenet3_eval", "resnet20_eval"}
 DESCRIPTION = {
     "mlp": "MLP 784-256-10", "lenet": "LeNet-5", "resblock": "64-ch 3x3 residual block",
     "resnet20": "ResNet-20 (CIFAR)",
@@ -106,14 +111,19 @@ def tutorlib_model(kind, in_shape):
 
 
 def tutorlib_trainer(name):
-    """(step(x, y), tiny_step) closures for a tutorlib model, plus the timer's sync (none)."""
+    """(step(x, y), wrap(array)) closures for a tutorlib model: a training step, or for an
+    inference workload a forward pass in eval mode (nothing recorded)."""
     import tutorlib as tl
     import tutorlib.functional as F
     import tutorlib.optimizer as optim
     from tutorlib.autodiff import GradManager
 
+    tl.keep_freed_memory()  # a training script's explicit choice (tutorlib/kernels/memory.py)
     kind, _, shape, _ = WORKLOADS[name]
     model = tutorlib_model(kind, shape)
+    if name in INFERENCE:
+        model.eval()
+        return (lambda x, y: model(x)), lambda a: tl.Tensor(a)
     model.train()
     gm = GradManager().attach(model.parameters())
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -176,6 +186,19 @@ def torch_trainer(name):
     torch.set_num_threads(THREADS)
     kind, _, shape, _ = WORKLOADS[name]
     model = torch_model(kind, shape)
+
+    def wrap(a):
+        t = torch.from_numpy(a)
+        return t.long() if t.dtype == torch.int32 else t
+
+    if name in INFERENCE:
+        model.eval()
+
+        def infer(x, y):
+            with torch.no_grad():
+                return model(x)
+
+        return infer, wrap
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.functional.cross_entropy
@@ -187,15 +210,12 @@ def torch_trainer(name):
         opt.step()
         return loss
 
-    def wrap(a):
-        t = torch.from_numpy(a)
-        return t.long() if t.dtype == torch.int32 else t
-
     return step, wrap
 
 
 def flops_per_step(name):
-    """Multiply-add FLOPs of the conv and linear layers: 3x forward (forward, dx, dw)."""
+    """Multiply-add FLOPs of the conv and linear layers: 3x forward (forward, dx, dw) for a
+    training step, 1x for inference."""
     import torch
     kind, batch, shape, _ = WORKLOADS[name]
     model, total = torch_model(kind, shape), [0]
@@ -211,7 +231,7 @@ def flops_per_step(name):
         m.register_forward_hook(hook)
     with torch.no_grad():
         model(torch.zeros((1,) + shape))
-    return 3 * total[0] * batch
+    return (1 if name in INFERENCE else 3) * total[0] * batch
 
 
 # --- workers (run in subprocesses) -------------------------------------------------------------
@@ -237,10 +257,9 @@ def worker(framework, name, min_steps, budget_s):
         times.append(time.perf_counter() - t0)
         if time.perf_counter() - start > 4 * budget_s:
             break
+    out = np.asarray(loss.numpy() if framework == "tutorlib" else loss.detach().numpy())
     return {"ms": 1e3 * statistics.median(times), "steps": len(times),
-            "peak_mb": peak_rss_mb() - base, "loss": float(np.asarray(loss.numpy()
-                                                                       if framework == "tutorlib"
-                                                                       else loss.item()))}
+            "peak_mb": peak_rss_mb() - base, "loss": float(out.mean())}
 
 
 def cold_worker(framework):
@@ -313,8 +332,9 @@ def main():
     peak = run(["--worker", "gemm"])["gflops"]
     rows = []
     print(f"numpy float32 GEMM peak (2048^2, {THREADS} threads): {peak:.0f} GFLOP/s\n")
-    header = (f"{'workload':<30}{'batch':>6}{'tutorlib ms':>13}{'torch ms':>10}{'ratio':>7}"
-              f"{'target':>8}{'tl MB':>8}{'torch MB':>9}{'tl GFLOP/s':>11}{'%peak':>7}")
+    header = (f"{'workload':<36}{'batch':>6}{'tutorlib ms':>13}{'torch ms':>10}{'ratio':>7}"
+              f"{'target':>8}{'tl MB':>8}{'torch MB':>9}{'tl GFLOP/s':>11}{'%peak':>7}"
+              f"{'load':>6}")
     print(header)
     print("-" * len(header))
     for name in names:
@@ -327,22 +347,25 @@ def main():
         tl_r, pt_r = (min(r, key=lambda v: v["ms"]) for r in runs.values())
         flops = flops_per_step(name)
         label = f"{DESCRIPTION[kind]} {'x'.join(map(str, shape))}"
+        label += " eval" if name in INFERENCE else ""
+        load = os.getloadavg()[0]  # 1-minute load average at the end of this workload's runs
         row = {"workload": name, "description": label, "batch": batch,
                "tutorlib_ms": tl_r["ms"], "torch_ms": pt_r["ms"], "ratio": tl_r["ms"] / pt_r["ms"],
                "target_ratio": target, "tutorlib_peak_mb": tl_r["peak_mb"],
                "torch_peak_mb": pt_r["peak_mb"], "gflop_per_step": flops / 1e9,
                "tutorlib_gflops": flops / tl_r["ms"] / 1e6, "torch_gflops": flops / pt_r["ms"] / 1e6,
-               "steps": [tl_r["steps"], pt_r["steps"]], "loss": [tl_r["loss"], pt_r["loss"]]}
+               "steps": [tl_r["steps"], pt_r["steps"]], "loss": [tl_r["loss"], pt_r["loss"]],
+               "load_1min": load}
         rows.append(row)
-        print(f"{label:<30}{batch:>6}{row['tutorlib_ms']:>13.2f}{row['torch_ms']:>10.2f}"
+        print(f"{label:<36}{batch:>6}{row['tutorlib_ms']:>13.2f}{row['torch_ms']:>10.2f}"
               f"{row['ratio']:>7.2f}{target:>8.1f}{row['tutorlib_peak_mb']:>8.1f}"
               f"{row['torch_peak_mb']:>9.1f}{row['tutorlib_gflops']:>11.1f}"
-              f"{100 * row['tutorlib_gflops'] / peak:>6.0f}%", flush=True)
+              f"{100 * row['tutorlib_gflops'] / peak:>6.0f}%{load:>6.1f}", flush=True)
 
     cold = {}
     if not args.no_cold:
         # as installed: `make` runs the kernel warm-up, which fills numba's on-disk cache
-        subprocess.run([sys.executable, "-m", "tutorlib.kernels.warmup"], check=True)
+        subprocess.run([sys.executable, "-m", "tutorlib.warmup"], check=True)
         cold["tutorlib_warm_cache"] = run(["--worker", "cold", "tutorlib"])
         with tempfile.TemporaryDirectory() as empty:  # no warm-up: the step compiles its kernels
             cold["tutorlib_empty_cache"] = run(["--worker", "cold", "tutorlib"],

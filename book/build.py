@@ -43,8 +43,10 @@ CHAPTER_GLOB = "ch[0-9][0-9]-*.ipynb"
 API_MODULES = [  # the public modules, in the order of the API reference
     "tutorlib", "tutorlib.functional", "tutorlib.functional.nn", "tutorlib.functional.loss",
     "tutorlib.functional.metric", "tutorlib.module", "tutorlib.optimizer", "tutorlib.autodiff",
-    "tutorlib.data", "tutorlib.data.transform", "tutorlib.random", "tutorlib.viz",
-    "tutorlib.grading", "tutorlib.quantization", "tutorlib.quantization.fixed_point",
+    "tutorlib.ops.nn", "tutorlib.kernels.reference", "tutorlib.data", "tutorlib.data.transform",
+    "tutorlib.random", "tutorlib.viz", "tutorlib.grading", "tutorlib.dtype", "tutorlib.quantization",
+    "tutorlib.quantization.observer", "tutorlib.quantization.qat", "tutorlib.quantization.quantized",
+    "tutorlib.quantization.fixed_point", "tutorlib.quantization.report",
     "tutorlib.mlu", "tutorlib.mlu.mlu_model", "tutorlib.mlu.mlu_quantize", "tutorlib.mlu.adaptive",
     "tutorlib.mlu.device", "tutorlib.mlu.graph", "tutorlib.mlu.cost",
 ]

@@ -54,6 +54,17 @@ def test_gemm_threads_respects_a_configured_single_thread(api):
     assert get() == 1
 
 
+def test_gemm_threads_respects_a_threadpoolctl_limit(api):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    get, set_ = api
+    set_(2)
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        with blas.gemm_threads(blas.THREADED_MACS, 4, 4):  # big, but the limit is the most
+            assert get() == 1
+        assert blas.workers_for(blas.PARALLEL_MACS) == 1
+    assert get() == 2
+
+
 def test_gemm_threads_without_openblas_is_a_no_op(monkeypatch):
     monkeypatch.setattr(blas, "_api", False)
     assert not blas.available()
@@ -118,7 +129,7 @@ def test_ops_skip_the_gradient_of_an_untracked_input(op, shapes):
 ])
 def test_conv_chunks_on_two_threads_match_direct_loops(monkeypatch, api, case):
     """The parallel chunk path (2 Python threads, one or more images per chunk)."""
-    from test_kernels_conv import check_against_naive, random_case
+    from test_kernels_conv import check_against_reference, random_case
     get, set_ = api
     set_(2)
     monkeypatch.setattr(blas, "PARALLEL_MACS", 0)
@@ -129,7 +140,7 @@ def test_conv_chunks_on_two_threads_match_direct_loops(monkeypatch, api, case):
     for chunk_bytes in (1, conv.CHUNK_BYTES):  # one image per chunk, then one chunk per thread
         monkeypatch.setattr(conv, "CHUNK_BYTES", chunk_bytes)
         x, w, b = random_case(rng, N, C, H, W, O, KH, KW, groups)
-        check_against_naive(x, w, b, stride, pad, dil, groups, rng)
+        check_against_reference(x, w, b, stride, pad, dil, groups, rng)
     assert get() == 2  # OpenBLAS back to its configured count
 
 

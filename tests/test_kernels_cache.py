@@ -1,4 +1,4 @@
-"""The kernel warm-up fills numba's cache, and tutorlib keeps freed memory for the next step.
+"""The warm-up fills numba's cache, and ``keep_freed_memory`` keeps freed memory for the next step.
 
 Both run in fresh subprocesses: a cache directory of their own, and glibc settings that apply
 to a whole process.
@@ -24,7 +24,7 @@ def test_warm_up_compiles_what_a_training_step_needs(tmp_path):
     """After the warm-up, training steps of LeNet-5 (grayscale and RGB) and of a residual
     block in a new process load every kernel from the cache: no compilation at all."""
     cache = str(tmp_path / "numba-cache")
-    subprocess.run([sys.executable, "-m", "tutorlib.kernels.warmup"], cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "tutorlib.warmup"], cwd=ROOT, check=True,
                    capture_output=True, env=dict(os.environ, NUMBA_CACHE_DIR=cache))
     stats = run_python("""
         import json, sys
@@ -48,14 +48,15 @@ def test_warm_up_compiles_what_a_training_step_needs(tmp_path):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc settings")
-@pytest.mark.parametrize("keep", ["1", "0"])
-def test_freed_big_arrays_stay_in_the_process_unless_opted_out(keep):
-    """A freed 64 MB array is kept by the process (the next one reuses its pages) when tutorlib
-    keeps freed memory, and given back to the system with TUTORLIB_KEEP_MEMORY=0."""
-    rss = run_python("""
+@pytest.mark.parametrize("keep", [True, False])
+def test_freed_big_arrays_stay_in_the_process_only_when_asked(keep):
+    """A freed 64 MB array is kept by the process (the next one reuses its pages) after
+    ``tutorlib.keep_freed_memory()``, and given back to the system after a plain import."""
+    rss = run_python(f"""
         import json, os
         import numpy as np
         import tutorlib
+        kept = tutorlib.keep_freed_memory() if {keep} else None
         page = os.sysconf("SC_PAGE_SIZE")
         def rss():
             with open("/proc/self/statm") as f:
@@ -64,11 +65,11 @@ def test_freed_big_arrays_stay_in_the_process_unless_opted_out(keep):
         a = np.ones(16 << 20, np.float32)  # 64 MB, every page touched
         touched = rss()
         del a
-        print(json.dumps({"kept": tutorlib.keep_freed_memory(), "grew": touched - before,
-                          "after_free": rss() - before}))
-    """, TUTORLIB_KEEP_MEMORY=keep)
+        print(json.dumps({{"kept": kept, "grew": touched - before,
+                          "after_free": rss() - before}}))
+    """)
     assert rss["grew"] > 60e6
-    if keep == "1":
+    if keep:
         assert rss["kept"] is True and rss["after_free"] > 60e6
     else:
-        assert rss["kept"] is False and rss["after_free"] < 10e6
+        assert rss["after_free"] < 10e6

@@ -1,4 +1,5 @@
-"""Convolution kernels and the Conv2d op against direct loops, finite differences and PyTorch."""
+"""Convolution kernels and the Conv2d op against the reference loops
+(``tutorlib.kernels.reference``), finite differences and PyTorch."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -6,7 +7,7 @@ from hypothesis import strategies as st
 
 import tutorlib as tl
 from tutorlib.autodiff import GradManager
-from tutorlib.kernels import conv
+from tutorlib.kernels import conv, reference
 from tutorlib.kernels.im2col import (
     col2im_add,
     col2im_rows_add,
@@ -17,49 +18,6 @@ from tutorlib.kernels.im2col import (
 )
 from tutorlib.ops.core import apply
 from tutorlib.ops.nn import Conv2d
-
-
-def naive_conv(x, w, b, stride, pad, dil, groups):
-    """Direct loops, float64: y[n, o, i, j] = sum_{c, kh, kw} x_pad[...] * w[o, c, kh, kw] + b[o]."""
-    N, _C, H, W = x.shape
-    O, Cg, KH, KW = w.shape
-    Og = O // groups
-    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
-    OH = (H + 2 * pad[0] - dil[0] * (KH - 1) - 1) // stride[0] + 1
-    OW = (W + 2 * pad[1] - dil[1] * (KW - 1) - 1) // stride[1] + 1
-    y = np.zeros((N, O, OH, OW))
-    for o in range(O):
-        g = o // Og
-        for i in range(OH):
-            for j in range(OW):
-                for kh in range(KH):
-                    for kw in range(KW):
-                        patch = xp[:, g * Cg:(g + 1) * Cg, i * stride[0] + kh * dil[0],
-                                   j * stride[1] + kw * dil[1]]
-                        y[:, o, i, j] += patch @ w[o, :, kh, kw].astype(np.float64)
-    if b is not None:
-        y += b.reshape(1, O, 1, 1)
-    return y
-
-
-def naive_grads(x, w, g, stride, pad, dil, groups):
-    """Gradients of sum(y * g) by the adjoint of the same loops: (gx, gw, gb) in float64."""
-    _N, _C, H, W = x.shape
-    O, Cg, KH, KW = w.shape
-    Og = O // groups
-    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
-    gxp, gw = np.zeros_like(xp), np.zeros(w.shape)
-    for o in range(O):
-        c = slice((o // Og) * Cg, (o // Og + 1) * Cg)
-        for i in range(g.shape[2]):
-            for j in range(g.shape[3]):
-                for kh in range(KH):
-                    for kw in range(KW):
-                        h, v = i * stride[0] + kh * dil[0], j * stride[1] + kw * dil[1]
-                        gw[o, :, kh, kw] += g[:, o, i, j] @ xp[:, c, h, v]
-                        gxp[:, c, h, v] += np.outer(g[:, o, i, j], w[o, :, kh, kw])
-    gx = gxp[:, :, pad[0]:pad[0] + H, pad[1]:pad[1] + W]
-    return gx, gw, g.sum(axis=(0, 2, 3))
 
 
 def run_kernels(x, w, b, stride, pad, dil, groups, g, path=None):
@@ -74,11 +32,11 @@ def random_case(rng, N, C, H, W, O, KH, KW, groups):
     return x, w, b
 
 
-def check_against_naive(x, w, b, stride, pad, dil, groups, rng, path=None):
-    want_y = naive_conv(x, w, b, stride, pad, dil, groups)
+def check_against_reference(x, w, b, stride, pad, dil, groups, rng, path=None):
+    want_y = reference.conv2d_forward(x, w, b, stride, pad, dil, groups)
     g = rng.standard_normal(want_y.shape).astype(np.float32)
     y, (gx, gw, gb) = run_kernels(x, w, b, stride, pad, dil, groups, g, path)
-    want_gx, want_gw, want_gb = naive_grads(x, w, g, stride, pad, dil, groups)
+    want_gx, want_gw, want_gb = reference.conv2d_backward(g, x, w, stride, pad, dil, groups)
     np.testing.assert_allclose(y, want_y, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(gx, want_gx, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(gw, want_gw, rtol=1e-4, atol=1e-4)
@@ -120,6 +78,17 @@ def test_im2col_rows_equals_general_im2col():
     np.testing.assert_allclose(col2im_rows_add(g, KH, KW, sh, sw, dh, OH, OW, np.zeros_like(xp)),
                                col2im_add(g, 1, KH, KW, sh, sw, dh, 1, OH, OW, np.zeros_like(xp)),
                                rtol=1e-6, atol=1e-6)
+
+
+def test_forward_path_of_big_outputs_is_channels_first():
+    """A single-group forward pass with a big output uses im2col_chw; its backward does not."""
+    one, geometry = (1, 1), lambda **kw: conv._Geometry((2, 64, 32, 32), (64, 64, 3, 3), (1, 1),
+                                                         one, one, 1, **kw)
+    assert geometry(forward=True).path == "im2col_chw" and geometry().path == "row_shift"
+    small = conv._Geometry((2, 64, 8, 8), (64, 64, 3, 3), one, one, one, 1, forward=True)
+    assert small.path == "row_shift"
+    grouped = conv._Geometry((2, 64, 32, 32), (64, 32, 3, 3), one, one, one, 2, forward=True)
+    assert grouped.path == "im2col"
 
 
 def test_path_choice():
@@ -164,12 +133,14 @@ CASES = [
     ((3, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1), "im2col_chw"),    # LeNet-like, padded
     ((2, 3, 9, 8, 4, 3, 2, (2, 1), (1, 0), (1, 2), 1), "im2col_chw"),    # RGB, strided, dilated
     ((2, 6, 5, 5, 6, 3, 3, (1, 1), (1, 1), (1, 1), 6), "im2col"),        # depthwise
+    ((2, 4, 32, 32, 3, 3, 3, (1, 1), (1, 1), (1, 1), 1), "row_shift"),   # forward: im2col_chw
 ]
 
 
 @pytest.mark.parametrize("case, auto_path", CASES)
 def test_conv_matches_direct_loops(case, auto_path):
-    """The chosen path, then every other path that applies, forced, on the same case."""
+    """The chosen paths (forward and backward may differ), then every other path that applies,
+    forced, on the same case."""
     N, C, H, W, O, KH, KW, stride, pad, dil, groups = case
     assert conv.choose_path((O, C // groups, KH, KW), stride, pad, dil, groups) == auto_path
     paths = applicable_paths(C, KH, KW, stride, pad, dil, groups)
@@ -177,7 +148,7 @@ def test_conv_matches_direct_loops(case, auto_path):
     for path in [None] + paths:
         rng = np.random.default_rng(1)
         x, w, b = random_case(rng, N, C, H, W, O, KH, KW, groups)
-        check_against_naive(x, w, b, stride, pad, dil, groups, rng, path)
+        check_against_reference(x, w, b, stride, pad, dil, groups, rng, path)
 
 
 @pytest.mark.parametrize("path", conv.PATHS)
@@ -189,7 +160,7 @@ def test_conv_many_chunks_matches_one_chunk(monkeypatch, path):
     x, w, b = random_case(rng, 3, C, 5, 5, 3, *kernel, 1)
     pad = (kernel[0] // 2, kernel[1] // 2)
     assert len(conv._Geometry(x.shape, w.shape, (1, 1), pad, (1, 1), 1, path).chunks) == 3
-    check_against_naive(x, w, b, (1, 1), pad, (1, 1), 1, rng, path)
+    check_against_reference(x, w, b, (1, 1), pad, (1, 1), 1, rng, path)
 
 
 def test_unknown_path_is_named():
@@ -209,7 +180,7 @@ def test_conv_random_shapes(N, Cg, Og, groups, H, W, KH, KW, sh, sw, ph, pw, dh,
     for path in applicable_paths(Cg * groups, KH, KW, (sh, sw), (ph, pw), (dh, dw), groups):
         rng = np.random.default_rng(seed)
         x, w, b = random_case(rng, N, Cg * groups, H, W, Og * groups, KH, KW, groups)
-        check_against_naive(x, w, b, (sh, sw), (ph, pw), (dh, dw), groups, rng, path)
+        check_against_reference(x, w, b, (sh, sw), (ph, pw), (dh, dw), groups, rng, path)
 
 
 # --- the op through autodiff -------------------------------------------------------------------

@@ -1,23 +1,21 @@
-"""Batch-norm kernels and the BatchNorm op: float64 reference, finite differences, PyTorch."""
+"""Batch-norm kernels and the BatchNorm op against the reference loops
+(``tutorlib.kernels.reference``), finite differences and PyTorch."""
 import numpy as np
 import pytest
 
 import tutorlib as tl
 from tutorlib.autodiff import GradManager
-from tutorlib.kernels import norm
+from tutorlib.kernels import norm, reference
 from tutorlib.ops.core import apply
 from tutorlib.ops.nn import BatchNorm
 
 
-def reference(x, w, b, eps, mean=None, var=None):
-    """Float64 batch norm over every axis but 1; batch statistics unless mean/var are given."""
+def batch_norm(x, w, b, eps, mean=None, var=None):
+    """The reference loops (float64); batch statistics unless mean/var are given."""
     x = x.astype(np.float64)
-    axes = (0,) + tuple(range(2, x.ndim))
-    shape = (1, -1) + (1,) * (x.ndim - 2)
     if mean is None:
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
-    xhat = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
-    return xhat * w.reshape(shape) + b.reshape(shape)
+        mean, var = reference.batch_stats(x)
+    return reference.batch_norm_forward(x, w.ravel(), b.ravel(), mean, var, eps)
 
 
 def numeric_grads(f, arrays, g, eps=1e-3):
@@ -57,11 +55,16 @@ def test_batch_norm_forward_and_backward(shape, wshape, training):
     op = BatchNorm(training, 0.9, eps, rm.copy(), rv.copy())
     y = op.forward(x, w, b)
     stats = {} if training else {"mean": rm.astype(np.float64), "var": rv.astype(np.float64)}
-    np.testing.assert_allclose(y, reference(x, w, b, eps, **stats), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y, batch_norm(x, w, b, eps, **stats), rtol=1e-5, atol=1e-5)
     g = rng.standard_normal(shape)
     gx, gw, gb = op.backward(g.astype(np.float32))
     assert gx.shape == x.shape and gw.shape == w.shape and gb.shape == b.shape
-    want = numeric_grads(lambda *a: reference(*a, eps, **stats),
+    mean, var = (stats["mean"], stats["var"]) if stats else reference.batch_stats(x)
+    loops = reference.batch_norm_backward(g, x.astype(np.float64), w.ravel(), mean, var, eps,
+                                          training)
+    for got, expect in zip((gx, gw, gb), loops):
+        np.testing.assert_allclose(got, expect.reshape(got.shape), rtol=1e-4, atol=1e-4)
+    want = numeric_grads(lambda *a: batch_norm(*a, eps, **stats),
                          [x.astype(np.float64), w.astype(np.float64), b.astype(np.float64)], g)
     for got, expect in zip((gx, gw, gb), want):
         np.testing.assert_allclose(got, expect, rtol=1e-3, atol=1e-3)
@@ -86,7 +89,7 @@ def test_eval_does_not_touch_running_stats_and_none_means_batch_stats():
     np.testing.assert_array_equal(rm, 0.5)
     np.testing.assert_array_equal(rv, 2.0)
     y = BatchNorm(False, 0.9, 1e-5).forward(x, np.ones(2, np.float32), np.zeros(2, np.float32))
-    np.testing.assert_allclose(y, reference(x, np.ones(2), np.zeros(2), 1e-5), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y, batch_norm(x, np.ones(2), np.zeros(2), 1e-5), rtol=1e-5, atol=1e-6)
 
 
 def test_batch_norm_through_apply_and_grad_manager():

@@ -1,48 +1,30 @@
-"""Pooling kernels and ops against direct loops, finite differences and PyTorch."""
-import math
-
+"""Pooling kernels and ops against the reference loops (``tutorlib.kernels.reference``),
+finite differences and PyTorch."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tutorlib.kernels import reference
 from tutorlib.ops.nn import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 
-def naive_windows(H, W, kernel, stride, pad):
-    """Yield (oh, ow, rows, cols) of each window, in padded coordinates shifted back (may be < 0)."""
-    OH = (H + 2 * pad[0] - kernel[0]) // stride[0] + 1
-    OW = (W + 2 * pad[1] - kernel[1]) // stride[1] + 1
-    for oh in range(OH):
-        for ow in range(OW):
-            h0, w0 = oh * stride[0] - pad[0], ow * stride[1] - pad[1]
-            yield oh, ow, range(h0, h0 + kernel[0]), range(w0, w0 + kernel[1])
+def windows(x, kernel, stride, pad):
+    return list(reference.pool_windows(*x.shape[2:], kernel, stride, pad))
 
 
-def naive_pool(x, kernel, stride, pad, kind):
+def reference_pool(x, kernel, stride, pad, kind):
     """kind: "max", "exclude" (average over real inputs) or "include" (divide by kh*kw)."""
-    N, C, H, W = x.shape
-    OH = (H + 2 * pad[0] - kernel[0]) // stride[0] + 1
-    OW = (W + 2 * pad[1] - kernel[1]) // stride[1] + 1
-    y = np.zeros((N, C, OH, OW))
-    for oh, ow, rows, cols in naive_windows(H, W, kernel, stride, pad):
-        vals = [x[:, :, h, w] for h in rows for w in cols if 0 <= h < H and 0 <= w < W]
-        if kind == "max":
-            y[:, :, oh, ow] = np.max(vals, axis=0)
-        else:
-            y[:, :, oh, ow] = np.sum(vals, axis=0) / (len(vals) if kind == "exclude" else len(rows) * len(cols))
-    return y
+    if kind == "max":
+        return reference.max_pool2d_forward(x, windows(x, kernel, stride, pad))
+    return reference.avg_pool2d_forward(x, windows(x, kernel, stride, pad), kind == "include")
 
 
-def naive_adaptive(x, oshp):
-    N, C, H, W = x.shape
-    y = np.zeros((N, C) + oshp)
-    for i in range(oshp[0]):
-        for j in range(oshp[1]):
-            h0, h1 = math.floor(i * H / oshp[0]), math.ceil((i + 1) * H / oshp[0])
-            w0, w1 = math.floor(j * W / oshp[1]), math.ceil((j + 1) * W / oshp[1])
-            y[:, :, i, j] = x[:, :, h0:h1, w0:w1].mean(axis=(2, 3))
-    return y
+def reference_pool_backward(g, x, kernel, stride, pad, kind):
+    if kind == "max":
+        return reference.max_pool2d_backward(g, x, windows(x, kernel, stride, pad))
+    return reference.avg_pool2d_backward(g, x.shape, windows(x, kernel, stride, pad),
+                                         kind == "include")
 
 
 def numeric_grad(f, x, g, eps=1e-2):
@@ -73,9 +55,11 @@ def test_pool_matches_direct_loops_and_finite_differences(kind, kernel, stride, 
     x = (rng.permutation(2 * 3 * 5 * 6).reshape(2, 3, 5, 6) * 0.1).astype(np.float32)
     op = make_op(kind, kernel, stride, pad)
     y = op.forward(x)
-    np.testing.assert_allclose(y, naive_pool(x, kernel, stride, pad, kind), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(y, reference_pool(x, kernel, stride, pad, kind), rtol=1e-6, atol=1e-6)
     g = rng.standard_normal(y.shape).astype(np.float32)
     (gx,) = op.backward(g)
+    np.testing.assert_allclose(gx, reference_pool_backward(g, x, kernel, stride, pad, kind),
+                               rtol=1e-6, atol=1e-6)
     want = numeric_grad(lambda a: make_op(kind, kernel, stride, pad).forward(a), x, g)
     np.testing.assert_allclose(gx, want, rtol=1e-3, atol=1e-3)
 
@@ -88,8 +72,12 @@ def test_pool_random_shapes(H, W, kh, kw, sh, sw, ph, pw, kind, seed):
     if ph >= kh or pw >= kw or H + 2 * ph < kh or W + 2 * pw < kw:
         return
     x = np.random.default_rng(seed).standard_normal((2, 2, H, W)).astype(np.float32)
-    y = make_op(kind, (kh, kw), (sh, sw), (ph, pw)).forward(x)
-    np.testing.assert_allclose(y, naive_pool(x, (kh, kw), (sh, sw), (ph, pw), kind), rtol=1e-5, atol=1e-6)
+    op = make_op(kind, (kh, kw), (sh, sw), (ph, pw))
+    y = op.forward(x)
+    np.testing.assert_allclose(y, reference_pool(x, (kh, kw), (sh, sw), (ph, pw), kind), rtol=1e-5, atol=1e-6)
+    g = np.random.default_rng(seed + 1).standard_normal(y.shape).astype(np.float32)
+    want = reference_pool_backward(g, x, (kh, kw), (sh, sw), (ph, pw), kind)
+    np.testing.assert_allclose(op.backward(g)[0], want, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("shape, oshp", [((2, 3, 7, 5), (3, 2)), ((1, 2, 4, 4), (1, 1)),
@@ -99,8 +87,11 @@ def test_adaptive_avg_pool(shape, oshp):
     x = rng.standard_normal(shape).astype(np.float32)
     op = AdaptiveAvgPool2d(oshp)
     y = op.forward(x)
-    np.testing.assert_allclose(y, naive_adaptive(x, oshp), rtol=1e-5, atol=1e-6)
+    adaptive = list(reference.adaptive_windows(*shape[2:], oshp))
+    np.testing.assert_allclose(y, reference.avg_pool2d_forward(x, adaptive), rtol=1e-5, atol=1e-6)
     g = rng.standard_normal(y.shape).astype(np.float32)
+    np.testing.assert_allclose(op.backward(g)[0], reference.avg_pool2d_backward(g, shape, adaptive),
+                               rtol=1e-5, atol=1e-6)
     want = numeric_grad(lambda a: AdaptiveAvgPool2d(oshp).forward(a), x, g)
     np.testing.assert_allclose(op.backward(g)[0], want, rtol=1e-3, atol=1e-3)
 
@@ -172,5 +163,5 @@ def test_max_pool_tiles_path_equals_general_path(shape, k):
     y_slow = general.forward(x, tiles=False)
     np.testing.assert_array_equal(y_fast, y_slow)
     np.testing.assert_array_equal(tiled.arg, general.arg)
-    np.testing.assert_array_equal(y_fast, naive_pool(x.astype(np.float64), tiled.kernel,
-                                                     tiled.stride, (0, 0), "max"))
+    np.testing.assert_array_equal(y_fast, reference_pool(x.astype(np.float64), tiled.kernel,
+                                                         tiled.stride, (0, 0), "max"))

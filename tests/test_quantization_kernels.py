@@ -97,7 +97,7 @@ def test_warm_up_compiles_the_integer_kernels(tmp_path):
     from numba's cache (nothing compiled)."""
     cache = str(tmp_path / "numba-cache")
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-    subprocess.run([sys.executable, "-m", "tutorlib.kernels.warmup"], cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "tutorlib.warmup"], cwd=ROOT, check=True,
                    capture_output=True, env=env)
     code = textwrap.dedent("""
         import json

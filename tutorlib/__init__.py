@@ -7,15 +7,14 @@
 Tensor(14.0, device=cpu0)
 """
 from . import autodiff, functional, module, optimizer, random
-from .kernels.memory import keep_freed_memory
 from .autodiff import GradManager  # noqa: F401  (also reachable as tutorlib.autodiff.GradManager)
 from .device import get_default_device, set_default_device
+from .kernels.memory import keep_freed_memory
 from .serialization import load, save
 from .tensor import Parameter, Tensor, tensor
 
 __version__ = "0.1.0"
 
-keep_freed_memory()  # big arrays are reused step after step, not page-faulted in again
-
 __all__ = ["Parameter", "Tensor", "__version__", "autodiff", "functional", "get_default_device",
-           "load", "module", "optimizer", "random", "save", "set_default_device", "tensor"]
+           "keep_freed_memory", "load", "module", "optimizer", "random", "save",
+           "set_default_device", "tensor"]

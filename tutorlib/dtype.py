@@ -11,6 +11,8 @@ data is computed with: strings, objects and complex numbers raise a TypeError.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 float32 = np.dtype("float32")
@@ -128,7 +130,6 @@ def is_float(dtype) -> bool:
 # A quantized dtype is a numpy integer dtype whose metadata carries the scale (and zero point):
 # real = scale * (q - zero_point). Arrays keep the metadata through reshapes and copies, so a
 # quantized tensor knows its own scale.
-from typing import NamedTuple
 
 
 class QuantDtypeMeta(NamedTuple):

@@ -117,7 +117,7 @@ class GradManager:
             if dy is None:
                 dys = [np.ones_like(t._data) for t in ys]
             else:
-                dys = [np.asarray(d._data if isinstance(d, Tensor) else d, dtype=t.dtype)
+                dys = [np.asarray(d, dtype=t.dtype)
                        for t, d in zip(ys, [dy] if not isinstance(dy, (list, tuple)) else dy)]
             for t, d in zip(ys, dys):
                 if d.shape != t.shape:
@@ -140,7 +140,7 @@ class GradManager:
                 t = wanted[key]
                 for cb in self._attached[key][1]:
                     g = cb(t, Tensor._wrap(g, t._device))
-                    g = g._data if isinstance(g, Tensor) else np.asarray(g)
+                    g = np.asarray(g)
                 t.grad = Tensor._wrap(g, t._device) if t.grad is None else \
                     Tensor._wrap(t.grad._data + g, t._device)
         finally:

@@ -73,8 +73,6 @@ def backward(ys, dys, wanted: dict) -> dict:
         ys: output tensors; ``dys``: the gradients flowing into them (arrays).
         wanted: ``{id(tensor): tensor}`` for the tensors whose gradients are requested.
     """
-    from ..ops.core import unbroadcast
-
     node_grads: dict = {}        # id(node) -> grad of that node's output
     found: dict = {}             # id(wanted tensor) -> grad
 
@@ -113,6 +111,22 @@ def backward(ys, dys, wanted: dict) -> dict:
                 gx = gx.astype(x.dtype)
             deposit(x, parent, gx)
     return found
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``.
+
+    >>> unbroadcast(np.ones((2, 3)), (3,))
+    array([2., 2., 2.])
+    >>> unbroadcast(np.ones((2, 3)), (2, 1)).shape
+    (2, 1)
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    return grad.sum(axis=axes).reshape(shape)
 
 
 @dataclass

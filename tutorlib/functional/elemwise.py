@@ -288,7 +288,7 @@ def where(mask, x, y) -> Tensor:
 
 def _constant_op(fn, x, dtype=None) -> Tensor:
     """Apply a non-differentiable numpy function (rounding, comparisons, logic)."""
-    data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    data = np.asarray(x)
     device = x.device if isinstance(x, Tensor) else None
     out = np.asarray(fn(data))
     return Tensor._wrap(out if dtype is None else out.astype(dtype), device or CPU)

@@ -77,7 +77,7 @@ def square_loss(pred, label, reduction: str = "mean") -> Tensor:
 def _check_labels(name: str, pred, label, axis: int) -> np.ndarray:
     """Integer labels of ``pred``'s shape without ``axis``, each in [0, num_classes)."""
     shape = np.shape(pred)
-    labels = label._data if isinstance(label, Tensor) else np.asarray(label)
+    labels = np.asarray(label)
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"{name}: labels must be integer class indices (e.g. int32), got dtype "
                         f"{labels.dtype}; cast with label.astype('int32')")

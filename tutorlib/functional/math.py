@@ -15,7 +15,7 @@ from ..ops import reduce as red
 from ..ops.core import apply
 from ..ops.linalg import Matmul
 from ..tensor import Tensor
-from .elemwise import div, mul, sqrt, sub, maximum
+from .elemwise import div, maximum, mul, sqrt, sub
 
 __all__ = ["sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "argmax", "argmin",
            "matmul", "dot", "norm", "normalize", "sort", "argsort", "topk", "cumsum"]
@@ -95,7 +95,7 @@ def logsumexp(inp, axis, keepdims: bool = False) -> Tensor:
 
 
 def _index_reduce(fn, name, inp, axis, keepdims):
-    data = inp._data if isinstance(inp, Tensor) else np.asarray(inp)
+    data = np.asarray(inp)
     if data.size == 0:
         raise ValueError(f"{name}: cannot reduce an empty tensor of shape {data.shape}")
     if axis is None:
@@ -164,7 +164,8 @@ def norm(inp, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     if p == float("inf"):
         from .elemwise import abs as _abs
         return max(_abs(inp), axis, keepdims)
-    from .elemwise import abs as _abs, pow as _pow
+    from .elemwise import abs as _abs
+    from .elemwise import pow as _pow
     return _pow(sum(_pow(_abs(inp), p), axis, keepdims), 1.0 / p)
 
 
@@ -195,7 +196,7 @@ def argsort(inp, descending: bool = False) -> Tensor:
     >>> argsort(Tensor([3.0, 1.0, 2.0]))
     Tensor([1 2 0], dtype=int32, device=cpu0)
     """
-    data = inp._data if isinstance(inp, Tensor) else np.asarray(inp)
+    data = np.asarray(inp)
     idx = np.argsort(-data if descending else data, axis=-1, kind="stable")
     return Tensor(idx.astype(np.int32))
 
@@ -208,7 +209,7 @@ def topk(inp, k: int, descending: bool = True, kth_only: bool = False, no_sort: 
     >>> topk(Tensor([1.0, 5.0, 3.0, 4.0]), 2)
     (Tensor([5. 4.], device=cpu0), Tensor([1 3], dtype=int32, device=cpu0))
     """
-    data = inp._data if isinstance(inp, Tensor) else np.asarray(inp)
+    data = np.asarray(inp)
     n = data.shape[-1] if data.ndim else 0
     check.integer("topk", "k", k)
     if not 1 <= k <= n:

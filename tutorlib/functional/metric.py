@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as check
-from ..tensor import Tensor
 
 __all__ = ["topk_accuracy"]
 
@@ -15,12 +14,13 @@ def topk_accuracy(logits, target, topk=1):
     ``logits`` is (N, C) and ``target`` (N,) integer classes. Returns a Python float, or a
     tuple of floats when ``topk`` is a tuple.
 
+    >>> from tutorlib import Tensor
     >>> logits = Tensor([[0.1, 0.7, 0.2], [0.5, 0.1, 0.4]])
     >>> topk_accuracy(logits, Tensor([2, 0]), topk=(1, 2))
     (0.5, 1.0)
     """
-    scores = logits._data if isinstance(logits, Tensor) else np.asarray(logits)
-    labels = target._data if isinstance(target, Tensor) else np.asarray(target)
+    scores = np.asarray(logits)
+    labels = np.asarray(target)
     if scores.ndim != 2 or labels.shape != scores.shape[:1]:
         raise ValueError(f"topk_accuracy: expected logits (N, C) and target (N,), got shapes "
                          f"{scores.shape} and {labels.shape}")

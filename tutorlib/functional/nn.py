@@ -161,7 +161,7 @@ def batch_norm(inp, running_mean=None, running_var=None, weight=None, bias=None,
         raise ValueError(f"batch_norm: expected an (N, C, ...) input, got shape {np.shape(inp)}")
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
-    stats = [None if s is None else (s._data if isinstance(s, Tensor) else np.asarray(s))
+    stats = [None if s is None else np.asarray(s)
              for s in (running_mean, running_var)]
     if not inplace:
         stats = [None if s is None else s.copy() for s in stats]
@@ -200,7 +200,7 @@ def one_hot(inp, num_classes: int) -> Tensor:
      [1 0 0]], dtype=int32, device=cpu0)
     """
     num_classes = check.positive_int("one_hot", "num_classes", num_classes)
-    data = inp._data if isinstance(inp, Tensor) else np.asarray(inp)
+    data = np.asarray(inp)
     if not np.issubdtype(data.dtype, np.integer):
         raise TypeError(f"one_hot: expected integer class indices, got dtype {data.dtype}")
     if data.size and (data.min() < 0 or data.max() >= num_classes):
@@ -219,7 +219,7 @@ def indexing_one_hot(src, index, axis: int = 1, keepdims: bool = False) -> Tenso
     """
     shape = np.shape(src)
     axis = check.axis("indexing_one_hot", "axis", axis, len(shape))
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    idx = np.asarray(index)
     if idx.shape != shape[:axis] + shape[axis + 1:]:
         raise ValueError(f"indexing_one_hot: index of shape {idx.shape} does not match src of "
                          f"shape {shape} without axis {axis}")
@@ -227,6 +227,5 @@ def indexing_one_hot(src, index, axis: int = 1, keepdims: bool = False) -> Tenso
     return out if keepdims else squeeze(out, axis)
 
 
-from .loss import (binary_cross_entropy, cross_entropy, hinge_loss, l1_loss,  # noqa: E402,F401
-                   square_loss)
+from .loss import binary_cross_entropy, cross_entropy, hinge_loss, l1_loss, square_loss  # noqa: E402,F401
 from .metric import topk_accuracy  # noqa: E402,F401

@@ -338,7 +338,7 @@ def gather(inp, axis: int, index) -> Tensor:
     Tensor([[2.]
      [3.]], device=cpu0)
     """
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    idx = np.asarray(index)
     nd = np.ndim(inp)
     axis = check.axis("gather", "axis", axis, nd)
     if idx.ndim != nd or not np.issubdtype(idx.dtype, np.integer):

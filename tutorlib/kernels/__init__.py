@@ -12,12 +12,17 @@ numba functions are compiled lazily on first call and cached on disk (``cache=Tr
 importing this package never triggers a compilation.
 
 Threads (``blas.py``): the numba loops are serial (``parallel=False``): with numba's OpenMP
-layer, its thread pool and OpenBLAS's spin-waited against each other (measured on a 2-core
-machine, a ResNet-20 step took 18 s with ``parallel=True`` kernels against 2.0 s serial), and
-serial loops keep the kernels fork-safe (GNU OpenMP is not). Parallelism comes from two places
+layer, its thread pool and OpenBLAS's spin-wait against each other (many times slower
+steps: see "Measurements behind the code" in ``benchmarks/README.md``), and serial loops keep the kernels fork-safe (GNU OpenMP is not). Parallelism comes from two places
 instead: a small GEMM (``linear``, small convolutions) runs on 1 OpenBLAS thread, because a
 threaded one costs more in hand-off than it saves and is very slow on a busy machine; a big
 convolution splits its batch into chunks that run on Python threads (as many as OpenBLAS's
 configured count), each doing its own im2col, single-threaded GEMM and layout copies -- the
 loops release the GIL, and no thread pool is left spinning between the GEMMs and the loops.
+
+``reference`` holds the same ops as plain, commented loops (the tests check every fast path
+against them); ``use_reference()`` runs a whole model on them, for reading and debugging.
 """
+from .reference import use_reference
+
+__all__ = ["use_reference"]

@@ -3,15 +3,14 @@
 numpy's bundled OpenBLAS (scipy-openblas, pthreads) runs every GEMM on all its threads. For the
 small GEMMs of a small network (a LeNet linear layer is 64x400 @ 400x120) the thread hand-off
 costs more than the arithmetic, and on a busy machine it is catastrophic: a 2-thread GEMM waits
-for its second thread to get a time slice. Measured on a 2-core VM with other jobs running, a
-65536x27 @ 27x16 product took 16 ms with 2 threads and 1 ms with 1; a whole LeNet-5 training step
-(batch 64) took 264 ms against 40 ms.
+for its second thread to get a time slice (figures in ``benchmarks/README.md``, "Measurements
+behind the code").
 
-So the GEMMs of ``Linear`` (``tutorlib/ops/nn.py``) run inside ``with gemm_threads(m, n, k):``,
-which drops OpenBLAS to 1 thread while the product has fewer than ``THREADED_MACS``
-multiply-adds (m*n*k) and restores the previous count afterwards. Bigger GEMMs (a batch-256
-MLP layer, 51M multiply-adds, measured 1.3x faster on 2 threads even on the busy machine) keep
-the configured count, so ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` (read by OpenBLAS at
+So the GEMMs of ``Linear`` (``tutorlib/ops/nn.py``) go through ``matmul``, which runs them inside
+``with gemm_threads(m, n, k):``: OpenBLAS drops to 1 thread while the product has fewer than
+``THREADED_MACS`` multiply-adds (m*n*k), and gets its previous count back afterwards. Bigger
+GEMMs (a batch-256 MLP layer, 51M multiply-adds, is faster on 2 threads even on a busy machine)
+keep the configured count, so ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` (read by OpenBLAS at
 start-up) and runtime limits (``threadpoolctl``) are respected: the count in effect is read
 before each GEMM and is the most a GEMM ever gets.
 
@@ -19,67 +18,43 @@ Convolutions use the threads differently (``run_chunks``): their work is already
 chunks of images, so each chunk (im2col, GEMM, layout copies) runs on its own Python thread with
 OpenBLAS set to 1 thread, the configured count giving the number of Python threads. The numba
 loops release the GIL and so does numpy's matmul, so the chunks really run side by side, and
-there is no OpenBLAS thread pool to spin-wait between the GEMMs and the loops: measured on the
-2-core VM, a 64-channel 3x3 conv forward pass (batch 64) took 184 ms with 2-thread OpenBLAS
-GEMMs between serial im2col loops against 105 ms all on 1 thread, the parts adding up to 71 ms.
+there is no OpenBLAS thread pool to spin-wait between the GEMMs and the loops (which, with
+2-thread GEMMs between serial im2col loops, made a conv pass slower than on one thread).
 
 OpenBLAS's thread count is one global setting: tutorlib assumes one Python thread at a time
 runs its ops (as in a training loop; DataLoader workers do no GEMMs).
 
-The thread count is changed through OpenBLAS's own ``openblas_set_num_threads`` (about 1 us per
-call), found with ctypes in the OpenBLAS library numpy loaded (the symbols carry scipy-openblas'
-prefix/suffix, e.g. ``scipy_openblas_set_num_threads64_``). If no such library or symbol is
-found (another BLAS, e.g. MKL or Accelerate), ``gemm_threads`` does nothing.
+The thread count is read and set through ``threadpoolctl`` (the library scikit-learn uses for
+this), which finds every OpenBLAS loaded into the process, whatever its symbol prefix (numpy's
+scipy-openblas names them ``scipy_openblas_set_num_threads64_``); the libraries are looked up
+once, then each change is one call into OpenBLAS's own ``openblas_set_num_threads``: a few
+microseconds more per step than calling the symbols through ctypes ourselves, well below the
+noise of a step (figures in ``benchmarks/README.md``). If numpy uses another BLAS (MKL,
+Accelerate), ``gemm_threads`` does nothing.
 """
 import contextlib
-import ctypes
-import glob
 import os
 from concurrent.futures import ThreadPoolExecutor
-
-import numpy as np
 
 THREADED_MACS = 1 << 24  # ~17M multiply-adds (~0.5 ms on one core): below this, 1 thread
 PARALLEL_MACS = 1 << 23  # a job split over Python threads must be at least this big (~1 ms)
 
-_PREFIXES = ("scipy_openblas_", "openblas_")
-_SUFFIXES = ("64_", "_64_", "")
-_api = None  # (get, set) ctypes functions, or False if there is no OpenBLAS to talk to
-
-
-def _candidate_libraries():
-    """Paths of OpenBLAS shared libraries: those mapped into this process first, then numpy's."""
-    paths = []
-    try:
-        with open("/proc/self/maps") as maps:
-            for line in maps:
-                path = line.split()[-1]
-                if "openblas" in os.path.basename(path).lower() and path not in paths:
-                    paths.append(path)
-    except OSError:  # not Linux
-        pass
-    numpy_libs = os.path.dirname(np.__file__) + ".libs"  # where manylinux wheels vendor it
-    return paths + sorted(glob.glob(os.path.join(numpy_libs, "*openblas*")))
+_api = None  # (get, set) functions, or False if there is no OpenBLAS to talk to
 
 
 def _find_api():
-    """(get_num_threads, set_num_threads) of numpy's OpenBLAS, or False if not found."""
-    for path in _candidate_libraries():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in _PREFIXES:
-            for suffix in _SUFFIXES:
-                try:
-                    get = getattr(lib, f"{prefix}get_num_threads{suffix}")
-                    set_ = getattr(lib, f"{prefix}set_num_threads{suffix}")
-                except AttributeError:
-                    continue
-                get.argtypes, get.restype = [], ctypes.c_int
-                set_.argtypes, set_.restype = [ctypes.c_int], None
-                return get, set_
-    return False
+    """(get_num_threads, set_num_threads) of the OpenBLAS libraries loaded, or False if none."""
+    from threadpoolctl import ThreadpoolController  # imported on first use: import stays quick
+
+    libs = [lib for lib in ThreadpoolController().lib_controllers if lib.internal_api == "openblas"]
+    if not libs:
+        return False
+
+    def set_(n):
+        for lib in libs:
+            lib.set_num_threads(n)
+
+    return libs[0].get_num_threads, set_
 
 
 def _get_api():
@@ -111,6 +86,7 @@ def threads_for(m, n, k, configured):
 def gemm_threads(m, n, k):
     """Run the block with the OpenBLAS thread count ``threads_for`` picks; restore it after.
 
+    >>> import numpy as np
     >>> a = np.ones((4, 3), np.float32)
     >>> with gemm_threads(4, 4, 3):
     ...     (a @ a.T)[0, 0]
@@ -147,6 +123,17 @@ def single_threaded():
         yield
     finally:
         set_(configured)
+
+
+def matmul(a, b):
+    """``a @ b`` on the OpenBLAS thread count ``threads_for`` picks for its size.
+
+    >>> import numpy as np
+    >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))[0, 0]
+    np.float32(3.0)
+    """
+    with gemm_threads(a.shape[0], b.shape[1], a.shape[1]):
+        return a @ b
 
 
 def workers_for(macs):

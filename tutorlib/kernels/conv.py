@@ -6,7 +6,8 @@ attributes):
 
     "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
                    column matrix, so the convolution is one plain GEMM.
-    "im2col_chw"   at most 3 input channels, one group (a grayscale or RGB first layer):
+    "im2col_chw"   at most 3 input channels, one group (a grayscale or RGB first layer), and
+                   the forward pass of any single-group convolution with a big output image:
                    channels-first patches per image (Caffe's layout, ``im2col_chw``) and
                    ``W2 @ cols[n]``, whose result is already NCHW. With so few channels the
                    channels-last paths copy a few floats at a time and multiply by thin
@@ -57,6 +58,7 @@ from tutorlib.kernels.im2col import (
 from tutorlib.kernels.rowshift import shift_sum_to_nchw, spread_to_shifted
 
 CHW_MAX_CHANNELS = 3  # grayscale and RGB first layers (measured: benchmarks/conv_paths.py)
+CHW_FORWARD_PIXELS = 32 * 32  # forward passes with outputs this big, any channel count (same)
 CHUNK_BYTES = 2 << 20  # the biggest workspace matrix, over all threads (1 MB each: L2-sized)
 PATHS = ("pointwise", "im2col_chw", "row_shift", "im2col_rows", "im2col")
 _scratch = threading.local()  # per-thread reusable workspaces, see _workspace
@@ -65,8 +67,8 @@ _scratch = threading.local()  # per-thread reusable workspaces, see _workspace
 def _workspace(name, rows, cols):
     """A reusable (rows, cols) float32 scratch matrix, one per name and thread.
 
-    A fresh multi-MB array is page-faulted in on every call, which measured as much as the copy
-    itself; the chunk workspaces never escape a call, so they are kept and reused instead.
+    A fresh multi-MB array is page-faulted in on every call, which costs about as much as the
+    copy into it; the chunk workspaces never escape a call, so they are kept and reused instead.
     """
     buf = getattr(_scratch, name, None)
     if buf is None or buf.size < rows * cols:
@@ -87,8 +89,14 @@ def conv2d_output_shape(x_shape, w_shape, stride, padding, dilation):
     return OH, OW
 
 
-def choose_path(w_shape, stride, padding, dilation, groups):
+def choose_path(w_shape, stride, padding, dilation, groups, out_pixels=0, forward=False):
     """Which algorithm the convolution uses (one of ``PATHS``).
+
+    The forward and the backward pass may use different paths (the forward pass keeps only the
+    input, which every path can use). A forward pass with a big output image (``out_pixels`` =
+    OH*OW of at least ``CHW_FORWARD_PIXELS``) uses "im2col_chw": one (O, K) @ (K, OH*OW) product
+    per image, written straight into NCHW, with no layout copy afterwards. Its backward stays on
+    the channels-last paths, whose weight-gradient GEMM sums over all the chunk's images at once.
 
     >>> one = (1, 1)
     >>> choose_path((64, 32, 1, 1), one, (0, 0), one, 1), choose_path((6, 1, 5, 5), one, (0, 0), one, 1)
@@ -97,13 +105,15 @@ def choose_path(w_shape, stride, padding, dilation, groups):
     ('row_shift', 'im2col_rows')
     >>> choose_path((64, 8, 3, 3), one, one, one, 4)
     'im2col'
+    >>> choose_path((64, 64, 3, 3), one, one, one, 1, 32 * 32, forward=True)
+    'im2col_chw'
     """
     if groups != 1:
         return "im2col"
     O, C, KH, KW = w_shape
     if (KH, KW) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0):
         return "pointwise"
-    if C <= CHW_MAX_CHANNELS:
+    if C <= CHW_MAX_CHANNELS or (forward and out_pixels >= CHW_FORWARD_PIXELS):
         return "im2col_chw"
     if dilation[1] != 1:
         return "im2col"
@@ -130,14 +140,16 @@ def _chunks(N, image_bytes, workers=1):
 class _Geometry:
     """Everything the chunk loops need, derived once from the shapes and attributes."""
 
-    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, path=None):
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, path=None,
+                 forward=False):
         self.N, self.C, self.H, self.W = x_shape
         self.O, self.Cg, self.KH, self.KW = w_shape
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.OH, self.OW = conv2d_output_shape(x_shape, w_shape, stride, padding, dilation)
         self.K = self.KH * self.KW * self.Cg  # columns per group
         self.Og = self.O // groups
-        self.path = path or choose_path(w_shape, stride, padding, dilation, groups)
+        self.path = path or choose_path(w_shape, stride, padding, dilation, groups,
+                                        self.OH * self.OW, forward)
         if self.path not in PATHS:
             raise ValueError(f"conv2d: unknown path {self.path!r}; expected one of {PATHS}")
         self.Hp, self.Wp = self.H + 2 * padding[0], self.W + 2 * padding[1]
@@ -327,7 +339,7 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     array([[[[4., 4.],
              [4., 4.]]]], dtype=float32)
     """
-    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, groups, path)
+    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, groups, path, forward=True)
     wmat = geo.weight_matrix(w)
     # a private writable copy: a read-only bias (a broadcast view) would be another numba type
     bias = np.zeros(geo.O, np.float32) if bias is None else np.array(bias, np.float32).reshape(geo.O)

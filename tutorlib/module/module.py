@@ -248,7 +248,7 @@ class Module:
             value = values.get(name)
             if value is None:
                 continue
-            array = np.asarray(value._data if isinstance(value, Tensor) else value)
+            array = np.asarray(value)
             fitted = owner._import(key, t, array)
             if fitted is None:
                 wrong.append(f"{name}: expected {t.shape}, got {array.shape}")

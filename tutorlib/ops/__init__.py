@@ -3,6 +3,7 @@
 :func:`apply` runs an op on tensors; the functional API (:mod:`tutorlib.functional`) is a
 thin, documented layer of calls to ``apply``.
 """
-from .core import Op, apply, unbroadcast
+from ..autodiff.graph import unbroadcast
+from .core import Op, apply
 
 __all__ = ["Op", "apply", "unbroadcast"]

@@ -4,7 +4,8 @@ An :class:`Op` is a primitive with its forward and backward side by side. ``forw
 numpy arrays and returns one numpy array, stashing on ``self`` whatever backward needs.
 ``backward(g)`` receives the gradient of the output and returns one gradient per input (or
 ``None``). Gradients may have the broadcast shape; the autodiff engine sums them back to each
-input's shape, so binary ops need not care about broadcasting.
+input's shape (``tutorlib.autodiff.graph.unbroadcast``), so binary ops need not care about
+broadcasting.
 
 >>> import numpy as np
 >>> from tutorlib import Tensor
@@ -110,19 +111,3 @@ def apply(op: Op, *inputs) -> Tensor:
     if tracked and graph.recording:
         graph.record(op, inputs, result)
     return result
-
-
-def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``.
-
-    >>> unbroadcast(np.ones((2, 3)), (3,))
-    array([2., 2., 2.])
-    >>> unbroadcast(np.ones((2, 3)), (2, 1)).shape
-    (2, 1)
-    """
-    if grad.shape == shape:
-        return grad
-    lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
-    return grad.sum(axis=axes).reshape(shape)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels import reference
 from ..kernels.activation import relu_backward
 from .core import Op
 
@@ -241,14 +242,17 @@ class Sigmoid(Op):
 class Relu(Op):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0 (equivalently: where y > 0).
 
-    Backward reads the output it already has instead of keeping a separate mask, and does the
-    masking in one pass (``kernels/activation.py``)."""
+    Backward reads the output it already has instead of keeping a separate mask. Outside
+    ``tutorlib.kernels.use_reference()`` the same product runs as one pass over memory
+    (``kernels/activation.py``) instead of numpy's two (build the mask, then multiply)."""
 
     def forward(self, x):
         self.y = np.maximum(x, 0)
         return self.y
 
     def backward(self, g):
+        if reference.enabled():
+            return (g * (self.y > 0),)
         return (relu_backward(g, self.y),)
 
 

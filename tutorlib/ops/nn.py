@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import blas, conv, norm, pool, softmax
-from .core import Op, unbroadcast
+from ..autodiff.graph import unbroadcast
+from ..kernels import blas, conv, norm, pool, reference, softmax
+from .core import Op
 
 
 def _f32(a) -> np.ndarray:
@@ -48,7 +49,18 @@ class Conv2d(Op):
     """2-D cross-correlation of NCHW ``x`` with ``w`` (O, C/groups, kh, kw), plus optional bias.
 
     ``apply(Conv2d(stride, padding, dilation, groups), x, w[, b])``; ``b`` broadcasts to
-    (1, O, 1, 1). Backward returns ``(gx, gw[, gb])``, ``gb`` in ``b``'s own shape.
+    (1, O, 1, 1). Backward returns ``(gx, gw[, gb])``, ``gb`` in ``b``'s own shape. With
+    stride s, dilation d and xp the zero-padded input (groups: each filter sees its group's
+    channels)::
+
+        y[n, o, i, j]  = b[o] + sum_{c, kh, kw} xp[n, c, i*s + kh*d, j*s + kw*d] * w[o, c, kh, kw]
+        gw[o, c, kh, kw] = sum_{n, i, j} g[n, o, i, j] * xp[n, c, i*s + kh*d, j*s + kw*d]
+        gxp[n, c, i*s + kh*d, j*s + kw*d] += sum_o g[n, o, i, j] * w[o, c, kh, kw]
+        gb[o] = sum_{n, i, j} g[n, o, i, j]
+
+    These loops, written out, are :func:`~tutorlib.kernels.reference.conv2d_forward` and
+    :func:`~tutorlib.kernels.reference.conv2d_backward`; ``kernels/conv.py`` computes the same
+    sums as matrix products.
 
     >>> import numpy as np
     >>> op = Conv2d(padding=(1, 1))
@@ -86,14 +98,23 @@ class Conv2d(Op):
         self.w, self.x_shape = _f32(w), x.shape
         self.b_shape = None if b is None else b.shape
         bias = None if b is None else _f32(np.broadcast_to(b, (1, w.shape[0], 1, 1)).reshape(-1))
+        self.reference = reference.enabled()
+        if self.reference:
+            self.saved = x
+            return reference.conv2d_forward(x, self.w, bias, self.stride, self.padding,
+                                            self.dilation, self.groups)
         y, self.saved = conv.conv2d_forward(_f32(x), self.w, bias, self.stride, self.padding,
                                          self.dilation, self.groups)
         return y
 
     def backward(self, g):
-        gx, gw, gb = conv.conv2d_backward(_f32(g), self.saved, self.w, self.x_shape, self.stride,
-                                          self.padding, self.dilation, self.groups,
-                                          need_gx=_needs_grad(self, 0))
+        if self.reference:
+            gx, gw, gb = reference.conv2d_backward(g, self.saved, self.w, self.stride,
+                                                   self.padding, self.dilation, self.groups)
+        else:
+            gx, gw, gb = conv.conv2d_backward(_f32(g), self.saved, self.w, self.x_shape,
+                                              self.stride, self.padding, self.dilation,
+                                              self.groups, need_gx=_needs_grad(self, 0))
         if self.b_shape is None:
             return gx, gw
         return gx, gw, unbroadcast(gb.reshape(1, -1, 1, 1), self.b_shape)
@@ -118,6 +139,11 @@ class _Pool2d(Op):
 class MaxPool2d(_Pool2d):
     """Max over each (kh, kw) window of NCHW input; padding never wins (it is -inf).
 
+    ``y[n, c, i, j] = max(window (i, j) of x[n, c])``; backward routes ``g[n, c, i, j]`` to the
+    input that was the window's maximum (the first one if several tie), nothing to the others.
+    Loops: :func:`~tutorlib.kernels.reference.max_pool2d_forward`,
+    :func:`~tutorlib.kernels.reference.max_pool2d_backward`.
+
     >>> import numpy as np
     >>> MaxPool2d((2, 2), (2, 2), (0, 0)).forward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
     array([[[[ 5.,  7.],
@@ -134,6 +160,12 @@ class MaxPool2d(_Pool2d):
         is used whenever kernel == stride and there is no padding."""
         bounds = self._bounds(x)
         self.hw = x.shape[2:]
+        self.reference = reference.enabled()
+        if self.reference:
+            self.x = x
+            self.windows = list(reference.pool_windows(*self.hw, self.kernel, self.stride,
+                                                       self.padding))
+            return reference.max_pool2d_forward(x, self.windows)
         if tiles is None:
             tiles = self.kernel == self.stride and self.padding == (0, 0)
         if tiles:
@@ -144,11 +176,18 @@ class MaxPool2d(_Pool2d):
         return y
 
     def backward(self, g):
+        if self.reference:
+            return (reference.max_pool2d_backward(g, self.x, self.windows),)
         return (pool.max_pool2d_backward(_f32(g), self.arg, *self.hw),)
 
 
 class AvgPool2d(_Pool2d):
     """Mean over each window; ``mode`` "average_count_exclude_padding" or "average" (counts it).
+
+    ``y[n, c, i, j] = sum(window (i, j)) / d`` (d: the inputs the window covers, or kh*kw with
+    "average"); backward gives every input of window (i, j) ``g[n, c, i, j] / d``.
+    Loops: :func:`~tutorlib.kernels.reference.avg_pool2d_forward`,
+    :func:`~tutorlib.kernels.reference.avg_pool2d_backward`.
 
     >>> import numpy as np
     >>> x = np.ones((1, 1, 2, 2), np.float32)
@@ -171,14 +210,26 @@ class AvgPool2d(_Pool2d):
 
     def forward(self, x):
         self.bounds, self.hw = self._bounds(x), x.shape[2:]
+        self.reference = reference.enabled()
+        if self.reference:
+            self.x_shape, self.windows = x.shape, list(reference.pool_windows(
+                *self.hw, self.kernel, self.stride, self.padding))
+            return reference.avg_pool2d_forward(x, self.windows, self.mode == "average")
         return pool.avg_pool2d_forward(_f32(x), *self.bounds, self.divisor)
 
     def backward(self, g):
+        if self.reference:
+            return (reference.avg_pool2d_backward(g, self.x_shape, self.windows,
+                                                  self.mode == "average"),)
         return (pool.avg_pool2d_backward(_f32(g), *self.bounds, self.divisor, *self.hw),)
 
 
 class AdaptiveAvgPool2d(Op):
     """Average pooling to a fixed output size ``oshp`` (bins as in MegEngine / PyTorch).
+
+    Bin i spans floor(i*H/OH) to ceil((i+1)*H/OH) (likewise along W); forward and backward are
+    those of average pooling over these bins
+    (:func:`~tutorlib.kernels.reference.adaptive_windows`).
 
     >>> import numpy as np
     >>> AdaptiveAvgPool2d((1, 1)).forward(np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2))
@@ -193,10 +244,16 @@ class AdaptiveAvgPool2d(Op):
             raise ValueError(f"adaptive_avg_pool2d: expected NCHW input and a positive output "
                              f"size, got input {x.shape} and oshp {self.oshp}")
         H, W = self.hw = x.shape[2:]
+        self.reference = reference.enabled()
+        if self.reference:
+            self.x_shape, self.windows = x.shape, list(reference.adaptive_windows(H, W, self.oshp))
+            return reference.avg_pool2d_forward(x, self.windows)
         self.bounds = (*pool.adaptive_bounds(H, self.oshp[0]), *pool.adaptive_bounds(W, self.oshp[1]))
         return pool.avg_pool2d_forward(_f32(x), *self.bounds, 0.0)
 
     def backward(self, g):
+        if self.reference:
+            return (reference.avg_pool2d_backward(g, self.x_shape, self.windows),)
         return (pool.avg_pool2d_backward(_f32(g), *self.bounds, 0.0, *self.hw),)
 
 
@@ -209,7 +266,16 @@ class BatchNorm(Op):
     ``running = momentum * running + (1 - momentum) * batch`` (MegEngine's convention; the
     variance uses the unbiased batch variance). Eval uses the running stats (the batch stats if
     there are none). ``weight``/``bias`` hold C elements in any shape (e.g. (1, C, 1, 1)); their
-    gradients come back in that shape.
+    gradients come back in that shape. Per channel, over its M = N*H*W values::
+
+        xhat = (x - mean) / sqrt(var + eps)      y = xhat * weight + bias
+        gweight = sum(g * xhat)    gbias = sum(g)
+        gx = weight / sqrt(var + eps) * (g - sum(g)/M - xhat * sum(g * xhat)/M)
+
+    (the two subtracted terms flow through the batch mean and variance; in eval mode they are
+    constants and ``gx = weight / sqrt(var + eps) * g``). Loops:
+    :func:`~tutorlib.kernels.reference.batch_norm_forward`,
+    :func:`~tutorlib.kernels.reference.batch_norm_backward`.
 
     >>> import numpy as np
     >>> rm, rv = np.zeros(1, np.float32), np.ones(1, np.float32)
@@ -241,14 +307,19 @@ class BatchNorm(Op):
         self.weight = np.ones(C, np.float32) if weight is None else _f32(weight).reshape(C)
         bias = np.zeros(C, np.float32) if bias is None else _f32(bias).reshape(C)
         self.batch = self.training or self.running_mean is None
+        self.reference = reference.enabled()
         if self.batch:
-            mean, var = norm.batch_stats(self.x3)
+            mean, var = (reference.batch_stats if self.reference else norm.batch_stats)(self.x3)
             if self.training and self.running_mean is not None:
                 self._update_running(mean, var)
         else:
             mean = self.running_mean.reshape(C).astype(np.float64)
             var = self.running_var.reshape(C).astype(np.float64)
         self.mean, self.invstd = mean, 1.0 / np.sqrt(var + self.eps)
+        if self.reference:
+            self.var = var
+            return reference.batch_norm_forward(self.x3, self.weight, bias, mean, var,
+                                                self.eps).reshape(x.shape)
         scale = (self.weight * self.invstd).astype(np.float32)
         shift = (bias - mean * scale).astype(np.float32)
         return norm.scale_shift(self.x3, scale, shift).reshape(x.shape)
@@ -261,8 +332,13 @@ class BatchNorm(Op):
                              + (1 - self.momentum) * batch).reshape(running.shape)
 
     def backward(self, g):
-        gx, gw, gb = norm.batch_norm_backward(_f32(g).reshape(self.x3.shape), self.x3,
-                                              self.mean, self.invstd, self.weight, self.batch)
+        if self.reference:
+            gx, gw, gb = reference.batch_norm_backward(g.reshape(self.x3.shape), self.x3,
+                                                       self.weight, self.mean, self.var,
+                                                       self.eps, self.batch)
+        else:
+            gx, gw, gb = norm.batch_norm_backward(_f32(g).reshape(self.x3.shape), self.x3,
+                                                  self.mean, self.invstd, self.weight, self.batch)
         gx = gx.reshape(self.x_shape)
         return (gx,
                 None if self.w_shape is None else gw.reshape(self.w_shape),
@@ -273,7 +349,10 @@ class SoftmaxCrossEntropy(Op):
     """Fused, numerically stable cross-entropy of logits against integer class labels.
 
     Per sample: ``logZ - ls * mean(logits) - (1 - ls) * logits[label]`` along ``axis``
-    (``ls`` = label_smooth), reduced by "mean", "sum" or "none". Backward: ``(g_logits, None)``.
+    (``ls`` = label_smooth, K classes), reduced by "mean", "sum" or "none". Backward:
+    ``(g_logits, None)`` with ``dloss/dlogits = softmax(logits) - ls/K - (1 - ls) * onehot(label)``
+    per sample. Loops: :func:`~tutorlib.kernels.reference.softmax_cross_entropy_forward`,
+    :func:`~tutorlib.kernels.reference.softmax_cross_entropy_backward`.
 
     >>> import numpy as np
     >>> op = SoftmaxCrossEntropy()
@@ -313,8 +392,13 @@ class SoftmaxCrossEntropy(Op):
         moved = logits if self.last else np.moveaxis(logits, axis, -1)
         self.moved_shape, self.axis_used = moved.shape, axis
         self.labels = np.ascontiguousarray(labels, dtype=np.int32).reshape(-1)
-        loss, self.prob = softmax.softmax_cross_entropy_forward(
-            _f32(moved).reshape(-1, moved.shape[-1]), self.labels, self.ls)
+        rows = _f32(moved).reshape(-1, moved.shape[-1])
+        self.reference = reference.enabled()
+        if self.reference:
+            self.rows = rows
+            loss = reference.softmax_cross_entropy_forward(rows, self.labels, self.ls)
+        else:
+            loss, self.prob = softmax.softmax_cross_entropy_forward(rows, self.labels, self.ls)
         if self.reduction == "none":
             return loss.reshape(labels.shape)
         total = loss.sum(dtype=np.float64)
@@ -327,7 +411,10 @@ class SoftmaxCrossEntropy(Op):
         else:
             scale = float(g) / max(m, 1) if self.reduction == "mean" else float(g)
             g_rows = np.full(m, scale, np.float32)
-        dx = softmax.softmax_cross_entropy_backward(self.prob, self.labels, self.ls, g_rows)
+        if self.reference:
+            dx = reference.softmax_cross_entropy_backward(self.rows, self.labels, self.ls, g_rows)
+        else:
+            dx = softmax.softmax_cross_entropy_backward(self.prob, self.labels, self.ls, g_rows)
         dx = dx.reshape(self.moved_shape)
         return (dx if self.last else np.moveaxis(dx, -1, self.axis_used)), None
 
@@ -350,17 +437,15 @@ class Linear(Op):
                              f"for weight {w.shape}")
         self.x2, self.w = x.reshape(-1, w.shape[1]), w
         self.x_shape, self.b_shape = x.shape, None if b is None else b.shape
-        with blas.gemm_threads(self.x2.shape[0], w.shape[0], w.shape[1]):
-            y = self.x2 @ w.T
+        y = blas.matmul(self.x2, w.T)
         if b is not None:
             y += b
         return y.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, g):
         g2 = g.reshape(-1, self.w.shape[0])
-        with blas.gemm_threads(*g2.shape, self.w.shape[1]):
-            gx = (g2 @ self.w).reshape(self.x_shape) if _needs_grad(self, 0) else None
-            gw = g2.T @ self.x2 if _needs_grad(self, 1) else None
+        gx = blas.matmul(g2, self.w).reshape(self.x_shape) if _needs_grad(self, 0) else None
+        gw = blas.matmul(g2.T, self.x2) if _needs_grad(self, 1) else None
         if self.b_shape is None:
             return gx, gw
         return gx, gw, unbroadcast(g2.sum(axis=0), self.b_shape)

@@ -34,7 +34,7 @@ class Transform(ABC):
         """``tuple(self.apply(x) for x in inputs)``."""
         return tuple(self.apply(x) for x in inputs)
 
-    def reseed(self, *key) -> None:
+    def reseed(self, *key) -> None:  # noqa: B027  (a no-op by default, not abstract)
         """Restart the random numbers from ``key``; deterministic transforms ignore it."""
 
 

@@ -1,11 +1,11 @@
 """Compile every kernel once, so that numba's on-disk cache is full before the first lesson.
 
-    python -m tutorlib.kernels.warmup        # run by `make lab` / `make test` after installing
+    python -m tutorlib.warmup        # run by `make lab` / `make test` after installing
 
 numba compiles a kernel the first time it is called with a new combination of argument types
 and caches the machine code on disk (``cache=True``); later processes load it in milliseconds.
-Without this warm-up, the first training step ever would pay for all of it (about 6 s on the
-2-core machine for LeNet-5). The warm-up trains one step of a tiny network through the public
+Without this warm-up, the first training step ever would pay for all of it (seconds, not
+milliseconds: ``benchmarks/train_step.py`` measures the cold start). The warm-up trains one step of a tiny network through the public
 API that touches every op with a kernel and every convolution path, so the argument types are
 exactly those a real model produces.
 
