@@ -10,7 +10,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # bottom to top; a module may import from its own layer and any layer before it
 LAYERS = [
-    ["kernels"],
+    ["kernels", "_validate"],  # _validate: checks of Python scalars, imports nothing of tutorlib
     ["dtype", "device"],
     ["tensor", "random", "serialization"],
     ["autodiff"],
@@ -18,7 +18,8 @@ LAYERS = [
     ["functional"],
     ["module", "optimizer", "data"],
     ["__init__"],  # tutorlib/__init__.py: the package's public names (tl.Tensor, tl.save, ...)
-    ["viz", "examples", "warmup"],
+    ["viz", "examples", "warmup", "models", "quantization"],
+    ["hub", "mlu"],  # pretrained models; the emulated accelerator (built on quantization)
     ["course", "grading"],
 ]
 RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}

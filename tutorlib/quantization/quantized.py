@@ -207,7 +207,7 @@ class QuantStub(QuantizedModule):
         return cls(_output_dtype(qat_module))
 
     def forward(self, x):
-        data = x._data if isinstance(x, Tensor) else np.asarray(x)
+        data = np.asarray(x)
         out = _dtype.convert_to_quantized(data, self.output_dtype)
         return Tensor._wrap(out, x.device) if isinstance(x, Tensor) else Tensor(out)
 
