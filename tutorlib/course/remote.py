@@ -4,7 +4,8 @@ A check written for the notebook (``check_relu(relu, t)`` calling ``relu(x)``) r
 in the grader: ``relu`` is a ``Remote`` whose call sends ``x`` to the kernel, which runs the
 student's function and sends back plain data (``tutorlib.grading.wire``). Whatever is not plain
 data (a model, a generator) stays in the kernel and comes back as another ``Remote``, whose
-calls, attributes, items, ``len`` and iteration go to the kernel too. So the check, its
+calls and attributes go to the kernel too. (A ``Remote`` is deliberately not a sequence, so
+numpy does not walk it item by item: ``np.asarray(remote)`` is an object, not numbers.) So the check, its
 reference and its expected values live only in the grader, and the kernel only ever sees the
 inputs of the calls the check makes.
 """
@@ -38,21 +39,6 @@ class Remote:
         if name.startswith("__"):
             raise AttributeError(name)
         return self._session.ask("getattr", self.__wire_ref__, arg=name)
-
-    def __getitem__(self, key):
-        return self._session.ask("getitem", self.__wire_ref__, arg=key)
-
-    def __len__(self) -> int:
-        n = self._session.ask("len", self.__wire_ref__)
-        if type(n) is not int or n < 0:
-            raise TypeError(f"len() of {self._repr} is not a count")
-        return n
-
-    def __iter__(self):
-        items = self._session.ask("list", self.__wire_ref__)
-        if not isinstance(items, list):
-            raise TypeError(f"{self._repr} is not iterable")
-        return iter(items)
 
     def __repr__(self) -> str:
         return self._repr

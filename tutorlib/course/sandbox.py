@@ -95,10 +95,11 @@ class Kernel:
             info_read, info_write = os.pipe()
             command = _bwrap_command(scratch, hidden, info_write) + command
             pass_fds = (info_write,)
+        self.cgroup = None if mode == "none" else _pids_cgroup(self.mark, limits.processes)
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=scratch, env=env, pass_fds=pass_fds, start_new_session=True,
-            preexec_fn=None if mode == "none" else _limiter(limits))
+            preexec_fn=None if mode == "none" else _limiter(limits, self.cgroup))
         if info_read is not None:
             os.close(pass_fds[0])
             with os.fdopen(info_read, "rb") as info:
@@ -175,9 +176,17 @@ class Kernel:
             except OSError:
                 pass
             _kill_marked(self.mark)
+        if self.cgroup is not None:
+            _empty_cgroup(self.cgroup)
         self.process.wait()
         if self.mode == "bwrap" and self._init_pid:
             _wait_gone(self._init_pid)
+        if self.cgroup is not None:
+            _empty_cgroup(self.cgroup)
+            try:
+                self.cgroup.rmdir()
+            except OSError:
+                pass
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             try:
                 stream.close()
@@ -229,11 +238,17 @@ def _python_paths() -> list[Path]:
     return [p for p in found if not any(p != q and p.is_relative_to(q) for q in found)]
 
 
-def _limiter(limits: Limits):
-    """A ``preexec_fn`` setting the rlimits (inherited by bwrap's children and their children)."""
+def _limiter(limits: Limits, cgroup: Path | None):
+    """A ``preexec_fn`` setting the rlimits (inherited by bwrap's children and their children)
+    and entering the ``pids`` cgroup, if there is one."""
     running = _processes_of_user()
+    procs = str(cgroup / "cgroup.procs").encode() if cgroup is not None else None
 
     def apply() -> None:
+        if procs is not None:
+            fd = os.open(procs, os.O_WRONLY)
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
         for name, value in (("RLIMIT_AS", limits.memory), ("RLIMIT_CPU", limits.cpu),
                             ("RLIMIT_NPROC", running + limits.processes),
                             ("RLIMIT_FSIZE", limits.file_size), ("RLIMIT_CORE", 0)):
@@ -242,6 +257,46 @@ def _limiter(limits: Limits):
             value = value if hard == resource.RLIM_INFINITY else min(value, hard)
             resource.setrlimit(kind, (value, value))
     return apply
+
+
+def _pids_cgroup(mark: str, processes: int) -> Path | None:
+    """A new ``pids`` cgroup allowing ``processes`` processes, where the system lets us make
+    one (cgroup v1 or v2, writable): it caps a fork bomb even for root, whom the kernel exempts
+    from RLIMIT_NPROC, and lists every process to kill. None where there is none."""
+    for root in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        if not (root / "cgroup.procs").exists():
+            continue
+        if root.name != "pids" and "pids" not in _read(root / "cgroup.controllers").split():
+            continue
+        group = root / f"tutorlib-grade-{mark}"
+        try:
+            group.mkdir()
+            (group / "pids.max").write_text(str(processes))
+            return group
+        except OSError:
+            try:
+                group.rmdir()
+            except OSError:
+                pass
+    return None
+
+
+def _empty_cgroup(group: Path) -> None:
+    """Kill every process in ``group`` until it is empty (a fork bomb races with us)."""
+    for _ in range(200):
+        pids = _read(group / "cgroup.procs").split()
+        if not pids:
+            return
+        for pid in pids:
+            _signal(int(pid), signal.SIGKILL)
+        time.sleep(0.02)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 def _processes_of_user() -> int:

@@ -8,8 +8,7 @@ handle 3 with these arguments" with plain data. Whatever the student's code does
 changes only what its functions appear to return, which is exactly what is being graded.
 
 Requests (each a dict): ``{"op": "cell", "source", "timeout"}``, ``{"op": "get", "name"}``,
-``{"op": "call", "ref", "args", "kwargs", "timeout"}``, and ``getattr``/``getitem``/``len``/
-``list`` on a handle (``"ref"``, ``"arg"``).
+``{"op": "call", "ref", "args", "kwargs", "timeout"}`` and ``{"op": "getattr", "ref", "arg"}``.
 """
 
 from __future__ import annotations
@@ -66,12 +65,6 @@ class Worker:
                 value = target(*request.get("args", ()), **request.get("kwargs", {}))
             elif op == "getattr":
                 value = getattr(target, str(request["arg"]))
-            elif op == "getitem":
-                value = target[request["arg"]]
-            elif op == "len":
-                value = len(target)
-            elif op == "list":
-                value = list(target)
             else:
                 raise wire.WireError(f"unknown request {op!r}")
             return {"value": value}

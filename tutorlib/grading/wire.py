@@ -97,6 +97,9 @@ def _encode(value: Any, to_handle, depth: int) -> Any:
 def _encode_array(array: np.ndarray, scalar: bool = False) -> dict:
     if array.dtype.kind not in "biufc" or array.dtype.fields is not None:
         raise WireError(f"cannot send an array of dtype {array.dtype} (numbers only)")
+    if array.nbytes * 4 // 3 > MAX_MESSAGE:
+        raise WireError(f"the value is too large to send (an array of {array.nbytes / 2**20:.0f} "
+                        f"MiB, at most {MAX_MESSAGE * 3 // 4 / 2**20:.0f} MiB)")
     array = np.ascontiguousarray(array)
     return {"$array": base64.b64encode(array.tobytes()).decode(), "dtype": array.dtype.str,
             "shape": list(array.shape), "scalar": scalar}
