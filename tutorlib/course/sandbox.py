@@ -205,7 +205,7 @@ def _bwrap_command(scratch: Path, hidden: list[Path], info_fd: int) -> list[str]
     """bubblewrap arguments: system and Python read-only, scratch as home, nothing else."""
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--hostname", "sandbox", "--info-fd", str(info_fd),
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+            "--proc", "/proc", "--dev", "/dev"]
     for top in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64"):
         path = Path(top)
         if path.is_symlink():
@@ -218,7 +218,10 @@ def _bwrap_command(scratch: Path, hidden: list[Path], info_fd: int) -> list[str]
         args += ["--ro-bind", str(data_home()), str(data_home())]
     for path in hidden:     # files inside a mounted folder that the kernel must not read
         args += ["--ro-bind", "/dev/null", str(path)]
-    return args + ["--bind", str(scratch), HOME, "--chdir", HOME]
+    # /tmp on disk inside the scratch folder: a tmpfs would let the kernel fill the host's RAM.
+    (scratch / ".tmp").mkdir(exist_ok=True)
+    return args + ["--bind", str(scratch), HOME, "--bind", str(scratch / ".tmp"), "/tmp",
+                   "--chdir", HOME]
 
 
 def data_home() -> Path:
