@@ -44,7 +44,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Grade; 0 if every notebook could be graded (whatever its score), 1 otherwise."""
+    """Grade; 0 if every notebook could be graded (whatever its score), 1 otherwise (unknown
+    chapter, or the grader itself failed, e.g. ``--sandbox bwrap`` where bwrap cannot run)."""
     try:
         paths = find_notebooks(args.notebooks)
     except FileNotFoundError as error:
@@ -66,4 +67,5 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.json, graded)
     if args.csv:
         write_csv(args.csv, graded)
-    return 0 if all(g.results for g in graded) and graded else 1
+    broken = any(note.startswith("grading error") for g in graded for note in g.notes)
+    return 0 if all(g.results for g in graded) and graded and not broken else 1

@@ -284,6 +284,17 @@ def _pids_cgroup(mark: str, processes: int) -> Path | None:
     return None
 
 
+def processes_capped() -> bool:
+    """True if the process limit holds here: not root (RLIMIT_NPROC), or a pids cgroup."""
+    if os.getuid() != 0:
+        return True
+    group = _pids_cgroup(secrets.token_hex(8), 1)
+    if group is None:
+        return False
+    group.rmdir()
+    return True
+
+
 def _empty_cgroup(group: Path) -> None:
     """Kill every process in ``group`` until it is empty (a fork bomb races with us)."""
     for _ in range(200):
