@@ -166,3 +166,32 @@ def test_chapter_comes_from_the_file_name(tmp_path):
         tmp_path / "a" / "x.ipynb", tmp_path / "b.ipynb"]
     with pytest.raises(FileNotFoundError):
         find_notebooks([str(tmp_path / "missing")])
+
+
+def test_process_sandbox_is_marked_unsandboxed(tmp_path):
+    """Without bubblewrap the grade is still computed here, but said loudly to be unsandboxed."""
+    env = dict(os.environ, **{CHECKS_PATH_ENV: str(DEMO)})
+    process = subprocess.run(
+        [sys.executable, "-m", "tutorlib.course", "grade", str(SUBMISSIONS / "correct.ipynb"),
+         "--chapter", "demo", "--sandbox", "process", "--json", str(tmp_path / "g.json"),
+         "--csv", str(tmp_path / "g.csv")], capture_output=True, text=True, env=env, timeout=240)
+    assert process.returncode == 0, process.stderr
+    assert "UNSANDBOXED" in process.stderr and "[UNSANDBOXED: process]" in process.stdout
+    (submission,) = json.loads((tmp_path / "g.json").read_text())
+    assert (submission["score"], submission["sandbox"], submission["unsandboxed"]) == (
+        10, "process", True)
+    with open(tmp_path / "g.csv", newline="") as f:
+        total = [row for row in csv.DictReader(f) if row["exercise"] == "TOTAL"]
+    assert total[0]["result"] == "unsandboxed"
+
+
+def test_a_chapter_claimed_in_metadata_is_an_error(tmp_path, monkeypatch):
+    import nbformat
+    monkeypatch.setenv(CHECKS_PATH_ENV, str(DEMO))
+    nb = nbformat.read(SUBMISSIONS / "correct.ipynb", as_version=4)
+    nb.metadata["tutorlib"] = {"chapter": "ch00"}
+    nbformat.write(nb, tmp_path / "claims.ipynb")
+    g = grade_notebook(tmp_path / "claims.ipynb", timeout=20, time_limit=120, chapter="demo")
+    assert g.chapter == "demo" and g.score == 10
+    assert g.errors == ["the notebook's metadata claims chapter 'ch00' but it is graded as demo"
+                        " (file name or --chapter)"]

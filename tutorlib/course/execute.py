@@ -27,7 +27,7 @@ import nbformat
 
 from tutorlib.course.notebooks import chapter_from_name
 from tutorlib.course.remote import _MISSING, Session
-from tutorlib.course.sandbox import Kernel, KernelGone, Limits
+from tutorlib.course.sandbox import Kernel, KernelGone, Limits, choose_mode
 from tutorlib.grading.compare import clean
 from tutorlib.grading.registry import Exercise, chapter_exercises, check_files
 from tutorlib.grading.result import FAILED, Result
@@ -61,13 +61,14 @@ class Graded:
 
 
 def grade_many(paths: list[Path], *, timeout: float, time_limit: float, jobs: int = 1,
-               chapter: str | None = None, sandbox: str = "bwrap", limits: Limits | None = None,
-               fresh_seed: bool = True, trust_metadata: bool = False) -> list[Graded]:
+               chapter: str | None = None, sandbox: str | None = None,
+               limits: Limits | None = None, fresh_seed: bool = True, trust_metadata: bool = False) -> list[Graded]:
     """``grade_notebook`` for every path, ``jobs`` at a time (each with its own kernel). Returns
     once every kernel and every process it started is gone. ``fresh_seed`` draws a secret seed
     for this run's inputs; without it the checks use their fixed seeds (as in the notebook).
     ``trust_metadata`` lets ``metadata.tutorlib.chapter`` name the chapter (``validate``)."""
     seed = secrets.randbits(63) if fresh_seed else None
+    sandbox = sandbox or choose_mode(None)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return list(pool.map(
             lambda p: grade_notebook(p, timeout=timeout, time_limit=time_limit, chapter=chapter,
@@ -77,12 +78,14 @@ def grade_many(paths: list[Path], *, timeout: float, time_limit: float, jobs: in
 
 
 def grade_notebook(path: Path, *, timeout: float, time_limit: float, chapter: str | None = None,
-                   sandbox: str = "bwrap", limits: Limits | None = None,
+                   sandbox: str | None = None, limits: Limits | None = None,
                    seed: int | None = None, trust_metadata: bool = False) -> Graded:
-    """Execute ``path`` in a sandboxed kernel and grade every exercise of its chapter: the
-    ``chapter`` given, else the one of a ``chNN-`` file name (else, with ``trust_metadata``,
-    the notebook's ``metadata.tutorlib.chapter``). A metadata chapter that differs is an error."""
-    path, limits = Path(path), limits or Limits()
+    """Execute ``path`` in a sandboxed kernel (``sandbox``: a mode of
+    ``tutorlib.course.sandbox``, by default bwrap where it works) and grade every exercise of
+    its chapter: the ``chapter`` given, else the one of a ``chNN-`` file name (else, with
+    ``trust_metadata``, the notebook's ``metadata.tutorlib.chapter``). A metadata chapter that
+    differs is an error."""
+    path, limits, sandbox = Path(path), limits or Limits(), sandbox or choose_mode(None)
     graded = Graded(str(path), sandbox=sandbox)
     try:
         nb = nbformat.read(path, as_version=4)

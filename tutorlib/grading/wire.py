@@ -100,8 +100,8 @@ def _encode_array(array: np.ndarray, scalar: bool = False) -> dict:
     if array.nbytes * 4 // 3 > MAX_MESSAGE:
         raise WireError(f"the value is too large to send (an array of {array.nbytes / 2**20:.0f} "
                         f"MiB, at most {MAX_MESSAGE * 3 // 4 / 2**20:.0f} MiB)")
-    array = np.ascontiguousarray(array)
-    return {"$array": base64.b64encode(array.tobytes()).decode(), "dtype": array.dtype.str,
+    return {"$array": base64.b64encode(array.tobytes(order="C")).decode(),
+            "dtype": array.dtype.str,
             "shape": list(array.shape), "scalar": scalar}
 
 
