@@ -216,12 +216,25 @@ def _bwrap_command(scratch: Path, hidden: list[Path], info_fd: int) -> list[str]
         args += ["--ro-bind", str(path), str(path)]
     if data_home().is_dir():
         args += ["--ro-bind", str(data_home()), str(data_home())]
+    for index, cache in enumerate(_numba_caches()):
+        # numba only uses a cache folder it can write to (else it compiles everything again,
+        # seconds per submission): each kernel gets its own writable copy of tutorlib's.
+        copy = scratch / ".numba-cache" / str(index)
+        shutil.copytree(cache, copy)
+        args += ["--bind", str(copy), str(cache)]
     for path in hidden:     # files inside a mounted folder that the kernel must not read
         args += ["--ro-bind", "/dev/null", str(path)]
     # /tmp on disk inside the scratch folder: a tmpfs would let the kernel fill the host's RAM.
     (scratch / ".tmp").mkdir(exist_ok=True)
     return args + ["--bind", str(scratch), HOME, "--bind", str(scratch / ".tmp"), "/tmp",
                    "--chdir", HOME]
+
+
+def _numba_caches() -> list[Path]:
+    """The folders of the tutorlib package that hold numba's compiled kernels."""
+    import tutorlib
+
+    return sorted({p.parent for p in Path(tutorlib.__file__).parent.rglob("__pycache__/*.nbi")})
 
 
 def data_home() -> Path:
