@@ -169,6 +169,10 @@ class Kernel:
         if self.mode == "bwrap":
             if self._init_pid:
                 _signal(self._init_pid, signal.SIGKILL)   # the namespace's init: all die with it
+                try:   # bwrap reaps it and exits (killing bwrap first leaves it to be reaped late)
+                    self.process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
             _signal(self.process.pid, signal.SIGKILL)
         else:
             try:
@@ -177,7 +181,7 @@ class Kernel:
                 pass
             _kill_marked(self.mark)
         if self.cgroup is not None:
-            _empty_cgroup(self.cgroup)
+            _empty_cgroup(self.cgroup, rounds=1)
         self.process.wait()
         if self.mode == "bwrap" and self._init_pid:
             _wait_gone(self._init_pid)
@@ -308,9 +312,9 @@ def processes_capped() -> bool:
     return True
 
 
-def _empty_cgroup(group: Path) -> None:
+def _empty_cgroup(group: Path, rounds: int = 200) -> None:
     """Kill every process in ``group`` until it is empty (a fork bomb races with us)."""
-    for _ in range(200):
+    for _ in range(rounds):
         pids = _read(group / "cgroup.procs").split()
         if not pids:
             return
