@@ -107,9 +107,15 @@ def run_all(page) -> None:
 
 
 def test_a_student_sees_grey_then_green(lab, page):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     name, solution = first_exercise()
     page.goto(f"{lab}/lab/tree/{EXERCISE.name}?token={TOKEN}")
     page.locator(".jp-Notebook").wait_for()
+    try:   # a fresh lab may ask which kernel to start (when the session does not say)
+        page.get_by_role("button", name="Select", exact=True).click(timeout=10_000)
+    except PlaywrightTimeout:
+        pass
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
     assert page.get_by_text("official Jupyter news").count() == 0   # no news pop-up
     run_all(page)
