@@ -40,9 +40,10 @@ kernels: $(STAMP)
 setup: $(STAMP) data kernels
 
 # Opens the first lesson; exercises/ holds the student notebooks. (--allow-root only when run as root.)
+# lab/settings/overrides.json holds the course's lab settings (no news pop-up).
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) \
-	    $(LAB_ARGS) notebooks/ch00-quick-start.ipynb
+	    --LabApp.app_settings_dir=$(CURDIR)/lab/settings $(LAB_ARGS) notebooks/ch00-quick-start.ipynb
 
 test: setup
 	$(VENV)/bin/ruff check .

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,9 +24,11 @@ EXERCISES = ["demo.relu", "demo.mse", "demo.mse_grad", "demo.normalize", "demo.n
 def graded(tmp_path_factory):
     """One CLI run over every submission: (process, {name: {exercise: result}}, json, csv)."""
     out = tmp_path_factory.mktemp("grade")
-    env = dict(os.environ, **{CHECKS_PATH_ENV: str(DEMO)})
+    (out / "tmp").mkdir()   # the grader's scratch folders go here: see test_no_kernel_is_left
+    env = dict(os.environ, **{CHECKS_PATH_ENV: str(DEMO), "TMPDIR": str(out / "tmp")})
     process = subprocess.run(
-        [sys.executable, "-m", "tutorlib.course", "grade", str(SUBMISSIONS), "--timeout", "5",
+        [sys.executable, "-m", "tutorlib.course", "grade", str(SUBMISSIONS), "--chapter", "demo",
+         "--timeout", "5",
          "--time-limit", "25", "--jobs", "2", "--json", str(out / "g.json"),
          "--csv", str(out / "g.csv")],
         capture_output=True, text=True, env=env, timeout=240)
@@ -35,7 +36,7 @@ def graded(tmp_path_factory):
     by_name = {Path(s["submission"]).stem: s for s in data}
     with open(out / "g.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    return process, by_name, rows
+    return process, by_name, rows, out / "tmp"
 
 
 def results(submission):
@@ -43,7 +44,7 @@ def results(submission):
 
 
 def test_command_returns_and_prints_score_tables(graded):
-    process, by_name, _ = graded
+    process, by_name = graded[:2]
     assert process.returncode == 0, process.stderr
     assert f"{SUBMISSIONS / 'partial.ipynb'}  (chapter demo): 4/10 points" in process.stdout
     assert "  demo.mse        0/2     failed  mse(pred, target)" in process.stdout
@@ -114,8 +115,8 @@ def test_csv_has_a_row_per_exercise_plus_totals(graded):
                               "result", "feedback"}
 
 
-def kernels_in(folder: Path) -> list[str]:
-    """Kernel processes (pid and command) whose working directory is ``folder``."""
+def processes_in(folder: Path) -> list[str]:
+    """Processes (pid and command) whose working directory is inside ``folder``."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -123,20 +124,17 @@ def kernels_in(folder: Path) -> list[str]:
             args = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:  # gone, or not ours to inspect
             continue
-        if b"ipykernel" in args and cwd == str(folder):
+        if cwd.startswith(str(folder)):
             found.append(pid + ": " + args.replace(b"\0", b" ").decode())
     return found
 
 
 def test_no_kernel_is_left_running(graded):
+    """The grader returns only once every kernel is gone, and removes the scratch folders."""
     if not Path("/proc").is_dir():
-        pytest.skip("needs /proc to see the working directories of processes")
-    for _ in range(10):  # a killed kernel may take a moment to go on a loaded machine
-        left = kernels_in(SUBMISSIONS)
-        if not left:
-            break
-        time.sleep(1)
-    assert left == []
+        pytest.skip("needs /proc to see processes")
+    assert processes_in(graded[3]) == []
+    assert list(graded[3].iterdir()) == []
 
 
 def test_unreadable_notebook_is_all_fail(tmp_path, monkeypatch):
@@ -155,7 +153,7 @@ def test_unknown_chapter_exits_non_zero(tmp_path, capsys):
     assert "cannot tell the chapter" in capsys.readouterr().out
 
 
-def test_chapter_comes_from_metadata_or_file_name(tmp_path):
+def test_chapter_comes_from_the_file_name(tmp_path):
     import nbformat
     nb = nbformat.v4.new_notebook()
     assert chapter_of(nb, "ch07-cnn.ipynb") == "ch07" == chapter_from_name("x/ch07-cnn.ipynb")
@@ -168,3 +166,32 @@ def test_chapter_comes_from_metadata_or_file_name(tmp_path):
         tmp_path / "a" / "x.ipynb", tmp_path / "b.ipynb"]
     with pytest.raises(FileNotFoundError):
         find_notebooks([str(tmp_path / "missing")])
+
+
+def test_process_sandbox_is_marked_unsandboxed(tmp_path):
+    """Without bubblewrap the grade is still computed here, but said loudly to be unsandboxed."""
+    env = dict(os.environ, **{CHECKS_PATH_ENV: str(DEMO)})
+    process = subprocess.run(
+        [sys.executable, "-m", "tutorlib.course", "grade", str(SUBMISSIONS / "correct.ipynb"),
+         "--chapter", "demo", "--sandbox", "process", "--json", str(tmp_path / "g.json"),
+         "--csv", str(tmp_path / "g.csv")], capture_output=True, text=True, env=env, timeout=240)
+    assert process.returncode == 0, process.stderr
+    assert "UNSANDBOXED" in process.stderr and "[UNSANDBOXED: process]" in process.stdout
+    (submission,) = json.loads((tmp_path / "g.json").read_text())
+    assert (submission["score"], submission["sandbox"], submission["unsandboxed"]) == (
+        10, "process", True)
+    with open(tmp_path / "g.csv", newline="") as f:
+        total = [row for row in csv.DictReader(f) if row["exercise"] == "TOTAL"]
+    assert total[0]["result"] == "unsandboxed"
+
+
+def test_a_chapter_claimed_in_metadata_is_an_error(tmp_path, monkeypatch):
+    import nbformat
+    monkeypatch.setenv(CHECKS_PATH_ENV, str(DEMO))
+    nb = nbformat.read(SUBMISSIONS / "correct.ipynb", as_version=4)
+    nb.metadata["tutorlib"] = {"chapter": "ch00"}
+    nbformat.write(nb, tmp_path / "claims.ipynb")
+    g = grade_notebook(tmp_path / "claims.ipynb", timeout=20, time_limit=120, chapter="demo")
+    assert g.chapter == "demo" and g.score == 10
+    assert g.errors == ["the notebook's metadata claims chapter 'ch00' but it is graded as demo"
+                        " (file name or --chapter)"]

@@ -41,7 +41,7 @@ def executed():
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(CHECKS_PATH_ENV, str(DEMO))
         solution, exercise = grade_many([SOLUTION, EXERCISE], timeout=20, time_limit=120,
-                                        jobs=2)
+                                        jobs=2, trust_metadata=True)
     return solution, exercise
 
 

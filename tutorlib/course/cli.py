@@ -1,4 +1,5 @@
-"""``tutorlib-course`` (also ``python -m tutorlib.course``): build, validate, grade, progress.
+"""``tutorlib-course`` (also ``python -m tutorlib.course``): build, validate, grade, progress,
+release.
 
 Each subcommand is a module exposing ``configure(parser)`` and ``run(args) -> exit status``;
 add one by appending it to ``COMMANDS``.
@@ -14,6 +15,7 @@ COMMANDS = {  # name: (module, one-line help)
     "validate": ("tutorlib.course.cmd_validate", "execute notebooks; every check must pass"),
     "grade": ("tutorlib.course.cmd_grade", "grade submissions; print scores, write CSV/JSON"),
     "progress": ("tutorlib.course.cmd_progress", "show passed exercises from stored outputs"),
+    "release": ("tutorlib.course.cmd_release", "write the student bundle (no solutions, no checks)"),
 }
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tutorlib.course.cmd_grade import add_execution_options
+from tutorlib.course.cmd_grade import add_execution_options, limits
 from tutorlib.course.execute import Graded, grade_many
 from tutorlib.course.notebooks import find_notebooks
+from tutorlib.course.sandbox import choose_mode
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def problems(graded: Graded, invert: bool) -> list[str]:
     """Why ``graded`` is not a valid solution (or, with ``invert``, a valid exercise)."""
-    out = list(graded.notes)  # cells that raised or timed out, a dead kernel, no chapter
+    out = graded.errors + graded.notes  # cells that raised or timed out, a dead kernel...
     for r in graded.results:
         if invert and r:
             out.append(f"{r.exercise} passes in the exercise notebook (is the solution left in?)")
@@ -41,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
         print("error: no notebooks found in " + " ".join(args.notebooks), file=sys.stderr)
         return 2
     failed = 0
+    # The same path as grading, with the checks' fixed seeds so a run can be repeated.
     for graded in grade_many(paths, timeout=args.timeout, time_limit=args.time_limit,
-                             jobs=args.jobs):
+                             jobs=args.jobs, sandbox=choose_mode(args.sandbox),
+                             limits=limits(args), fresh_seed=False,
+                             trust_metadata=True):
         found = problems(graded, args.invert)
         failed += bool(found)
         expected = "fail as expected" if args.invert else "pass"

@@ -17,7 +17,10 @@ alice/ch01-intro.ipynb  (chapter ch01): 2/3 points
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import tempfile
 from pathlib import Path
 
 CSV_FIELDS = ["submission", "chapter", "exercise", "title", "points", "score", "result",
@@ -28,7 +31,9 @@ def table(graded, width: int = 100) -> str:
     """One submission: headline, one line per exercise, then notes (cell errors, timeouts)."""
     headline = (f"{graded.path}  (chapter {graded.chapter or '?'}): "
                 f"{graded.score}/{graded.points} points")
-    lines = [headline]
+    if graded.sandbox != "bwrap":
+        headline += f"  [UNSANDBOXED: {graded.sandbox}]"
+    lines = [headline] + [f"  ERROR: {error}" for error in graded.errors]
     rows = [("exercise", "points", "result", "feedback")] + [
         (r.exercise, f"{r.score}/{r.points}", r.status, _cut(r.feedback, width))
         for r in graded.results]
@@ -57,24 +62,46 @@ def csv_rows(all_graded) -> list[dict]:
                         "result": r.status, "feedback": r.feedback})
         out.append({"submission": g.path, "chapter": g.chapter, "exercise": "TOTAL",
                     "title": "", "points": g.points, "score": g.score,
-                    "result": "", "feedback": "; ".join(g.notes)})
+                    "result": "unsandboxed" if g.sandbox != "bwrap" else "",
+                    "feedback": "; ".join([f"ERROR: {e}" for e in g.errors] + g.notes)})
     return out
 
 
 def write_csv(path: Path, all_graded) -> None:
-    """``csv_rows`` as a CSV file with a header."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows(csv_rows(all_graded))
+    """``csv_rows`` as a CSV file with a header (written atomically)."""
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    writer.writerows(csv_rows(all_graded))
+    write_atomically(path, text.getvalue())
 
 
 def write_json(path: Path, all_graded) -> None:
-    """Every submission with its results in full (expected/got/hint included) as JSON."""
+    """Every submission with its results in full (expected/got/hint included) as JSON, with
+    ``sandbox`` (``bwrap``, or ``process``/``none`` and ``unsandboxed: true``), ``errors`` and
+    the first part of what the notebook printed (``output``). Written atomically."""
     data = [{"submission": g.path, "chapter": g.chapter, "score": g.score, "points": g.points,
-             "notes": g.notes, "results": [r.to_dict() | {"score": r.score} for r in g.results]}
+             "sandbox": g.sandbox, "unsandboxed": g.sandbox != "bwrap", "errors": g.errors,
+             "notes": g.notes, "results": [r.to_dict() | {"score": r.score} for r in g.results],
+             "output": g.output}
             for g in all_graded]
-    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    write_atomically(path, json.dumps(data, indent=1) + "\n")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``: a
+    reader sees the old file or the new one, never half of it."""
+    path = Path(path)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _cut(text: str, width: int) -> str:

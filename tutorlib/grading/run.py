@@ -20,6 +20,7 @@ False
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Any
@@ -32,12 +33,16 @@ from tutorlib.grading.trial import CheckFailure, Trial
 _MISSING = object()
 
 
-def check(exercise_id: str, answer: Any = _MISSING) -> Result:
+def check(exercise_id: str, answer: Any = _MISSING) -> Result | None:
     """Check ``answer`` for exercise ``exercise_id`` and return the ``Result`` (shown as a card).
 
     Without ``answer``, the exercise's notebook global (e.g. ``relu``) is looked up in
-    ``__main__``. Only an unknown ``exercise_id`` raises (``LookupError``).
+    ``__main__``. Only an unknown ``exercise_id`` raises (``LookupError``). While
+    ``tutorlib-course grade`` runs the notebook (``TUTORLIB_GRADING=1``) it does nothing and
+    returns None: the grader checks every exercise itself, outside the notebook.
     """
+    if os.environ.get("TUTORLIB_GRADING") == "1":
+        return None
     exercise = get(exercise_id)
     if answer is _MISSING:
         namespace = vars(sys.modules["__main__"])
@@ -47,15 +52,16 @@ def check(exercise_id: str, answer: Any = _MISSING) -> Result:
     return run_check(exercise, answer)
 
 
-def run_check(exercise: Exercise, answer: Any) -> Result:
-    """Run ``exercise.check(answer, t)``: pass, wrong value, exception or not implemented."""
+def run_check(exercise: Exercise, answer: Any, seed: int | None = None) -> Result:
+    """Run ``exercise.check(answer, t)``: pass, wrong value, exception or not implemented.
+    ``seed`` (the grader's secret for this run) is mixed into the seed of ``t.rng``."""
     result = Result(exercise.id, exercise.title, exercise.points, PASSED, hint=exercise.hint)
     if answer is None or answer is Ellipsis:
         result.status = NOT_IMPLEMENTED
         result.message = (f"`{exercise.name}` is still the placeholder {answer!r}:"
                           " replace the `# YOUR CODE HERE` line with your answer")
         return result
-    trial = Trial(exercise.id)
+    trial = Trial(exercise.id, seed)
     try:
         exercise.check(answer, trial)
     except NotImplementedError:

@@ -2,7 +2,9 @@
 
 Every helper records what it tested (shown when the answer passes) and raises
 ``CheckFailure`` with *what* was tested, the expected and the received value when the answer is
-wrong. The RNG is seeded from the exercise id, so a check sees the same inputs on every run.
+wrong. The RNG is seeded from the exercise id, so a check sees the same inputs on every run;
+the grader adds a secret seed drawn afresh for every run (``Trial(id, seed)``), so its inputs
+cannot be known in advance.
 
 >>> t = Trial("doc.square")
 >>> t.against_reference(lambda x: x * x, np.square, lambda rng: (rng.normal(size=3),), what="square(x)")
@@ -38,10 +40,12 @@ class CheckFailure(AssertionError):
 
 
 class Trial:
-    """State of one check run: ``rng`` (seeded by exercise id) and the list of ``tested`` steps."""
+    """State of one check run: ``rng`` (seeded by exercise id, and ``seed`` if given) and the
+    list of ``tested`` steps."""
 
-    def __init__(self, exercise_id: str):
-        self.rng = np.random.default_rng(zlib.crc32(exercise_id.encode()))
+    def __init__(self, exercise_id: str, seed: int | None = None):
+        key = zlib.crc32(exercise_id.encode())
+        self.rng = np.random.default_rng(key if seed is None else [seed, key])
         self.tested: list[str] = []
         self.context = ""
 
