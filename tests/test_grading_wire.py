@@ -25,6 +25,15 @@ def test_plain_data_round_trips_with_types_and_dtypes():
     assert back[(1, 2)] == float("-inf")
 
 
+def test_numpy_strings_travel_as_strings():
+    keys = np.array(["conv.weight", "fc.bias"])  # a state dict built from numpy string keys
+    back = roundtrip({keys[0]: 1, keys[1]: [keys[1]]})
+    assert back == {"conv.weight": 1, "fc.bias": ["fc.bias"]}
+    assert all(type(k) is str for k in back)
+    with pytest.raises(wire.WireError, match="numbers only"):
+        wire.dumps(keys)  # an array of strings is still refused
+
+
 def test_tensors_come_back_as_tensors():
     back = roundtrip([tutorlib.Tensor([1.0, 2.0]), tutorlib.Parameter([3.0])])
     assert type(back[0]) is tutorlib.Tensor and type(back[1]) is tutorlib.Parameter

@@ -81,6 +81,8 @@ def _encode(value: Any, to_handle, depth: int) -> Any:
     if isinstance(value, dict) and kind.__module__ in ("builtins", "collections"):
         return {"$dict": [[_encode(k, to_handle, depth + 1), _encode(v, to_handle, depth + 1)]
                           for k, v in value.items()]}
+    if isinstance(value, np.str_):  # numpy's string scalar (a state dict's keys from np.unique)
+        return str(value)
     if kind is np.ndarray or isinstance(value, np.generic):
         return _encode_array(np.asarray(value), scalar=isinstance(value, np.generic))
     tensor = _tensor_class()
