@@ -7,8 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 
 # Offline machines (and CI) have a copy of the datasets next to the project, in ../shared/data
 # (or where SHARED_DATA_DIR points); `make data` lays it out in ./data and points TUTORLIB_DATA there.
-SHARED_DATA := $(firstword $(wildcard $(SHARED_DATA_DIR)/prepare.py ../shared/data/prepare.py \
-                                      /work/shared/data/prepare.py))
+SHARED_DATA := $(firstword $(wildcard $(SHARED_DATA_DIR)/prepare.py ../shared/data/prepare.py))
 ifneq ($(SHARED_DATA),)
 ifeq ($(strip $(TUTORLIB_DATA)),)
 TUTORLIB_DATA := $(CURDIR)/data
