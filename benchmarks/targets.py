@@ -9,8 +9,10 @@ cell, one extra cell reads the figures the lesson's claims are about.
     .venv/bin/python benchmarks/targets.py                       # ch00, ch02, ch03 x seeds 0-4
     .venv/bin/python benchmarks/targets.py --chapters ch02 --seeds 0,1
 
-`wall s` is the notebook's execution time, kernel start included (the machine's load is printed
-first: on a shared machine it inflates wall times). A run whose notebook raises (for instance
+`wall s` is the notebook's execution time, kernel start included; `kernel CPU s` the CPU time
+(user + system, all threads) of the kernel process that ran it, which another job on a shared
+machine does not inflate; `load` the 1-minute load average after the run (the load before the
+first run is printed first). A run whose notebook raises (for instance
 one of its `assert` cells) is reported as FAILED with the error.
 """
 from __future__ import annotations
@@ -48,8 +50,10 @@ CHAPTERS = {
 def run_notebook(path: Path, seed: int, expressions: dict) -> tuple[dict, float]:
     """Execute ``path`` with TUTORLIB_SEED=seed; return the evaluated expressions and the wall time."""
     nb = nbformat.read(path, as_version=4)
-    probe = "import json as _json\nprint(_json.dumps({%s}))" % ", ".join(
-        f"{name!r}: float({expr})" for name, expr in expressions.items())
+    probe = ("import json as _json, resource as _resource\n"
+             "_usage = _resource.getrusage(_resource.RUSAGE_SELF)\n"
+             "print(_json.dumps({%s, 'cpu s': _usage.ru_utime + _usage.ru_stime}))" % ", ".join(
+                 f"{name!r}: float({expr})" for name, expr in expressions.items()))
     nb.cells.append(nbformat.v4.new_code_cell(probe))
     os.environ["TUTORLIB_SEED"] = str(seed)
     client = NotebookClient(nb, timeout=1800, kernel_name="python3",
@@ -74,8 +78,8 @@ def main() -> None:
     for chapter in args.chapters.split(","):
         notebook, expressions, target = CHAPTERS[chapter]
         print(f"\n{chapter} ({notebook}): target {target}")
-        print(f"| seed | {' | '.join(expressions)} | wall s | load |")
-        print("|---:|" + "---:|" * (len(expressions) + 2))
+        print(f"| seed | {' | '.join(expressions)} | kernel CPU s | wall s | load |")
+        print("|---:|" + "---:|" * (len(expressions) + 3))
         results = []
         for seed in seeds:
             try:
@@ -85,7 +89,9 @@ def main() -> None:
                 print(f"| {seed} | FAILED: {last} |", flush=True)
                 continue
             results.append(figures)
-            cells = [f"{v:.4f}" if abs(v) < 1 else f"{v:g}" for v in figures.values()]
+            cpu = figures.pop("cpu s")
+            cells = [f"{v:.4f}" if abs(v) < 10 and v != int(v) else f"{v:g}" for v in figures.values()]
+            cells.append(f"{cpu:.0f}")
             print(f"| {seed} | {' | '.join(cells)} | {seconds:.0f} | {os.getloadavg()[0]:.1f} |",
                   flush=True)
         if results:
