@@ -22,6 +22,7 @@ CANDIDATES = {
     "cosine-0.05-5": ("cosine", 0.05, 5),
     "cosine-0.1-5": ("cosine", 0.1, 5),
     "cosine-0.05-6": ("cosine", 0.05, 6),
+    "cosine-0.05-8": ("cosine", 0.05, 8),
 }
 VAL_SIZE, SPLIT_SEED = 5000, 0    # as in notebooks/ch00-quick-start.ipynb
 
