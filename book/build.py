@@ -44,7 +44,9 @@ API_MODULES = [  # the public modules, in the order of the API reference
     "tutorlib", "tutorlib.functional", "tutorlib.functional.nn", "tutorlib.functional.loss",
     "tutorlib.functional.metric", "tutorlib.module", "tutorlib.optimizer", "tutorlib.autodiff",
     "tutorlib.data", "tutorlib.data.transform", "tutorlib.random", "tutorlib.viz",
-    "tutorlib.grading",
+    "tutorlib.grading", "tutorlib.quantization", "tutorlib.quantization.fixed_point",
+    "tutorlib.mlu", "tutorlib.mlu.mlu_model", "tutorlib.mlu.mlu_quantize", "tutorlib.mlu.adaptive",
+    "tutorlib.mlu.device", "tutorlib.mlu.graph", "tutorlib.mlu.cost",
 ]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"

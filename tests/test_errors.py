@@ -89,7 +89,7 @@ def test_backward_outside_recording():
 
 
 def test_nn_argument_errors():
-    with pytest.raises(ValueError, match=r"dropout: drop_prob must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"dropout: drop_prob must be a finite number in \[0, 1\), got 1.0"):
         F.nn.dropout(T(np.ones(3)), 1.0)
     with pytest.raises(ValueError, match=r"one_hot: indices must be in \[0, 3\)"):
         F.nn.one_hot(T([0, 3]), 3)

@@ -23,6 +23,10 @@ object with exactly one tag:
 ``{"array": i}``, ``{"scalar": i}`` (numpy scalar stored as a 0-d array), ``{"tensor": i}`` or
 ``{"parameter": i}`` (``i`` indexes ``arrays``).
 
+Every number in the header is checked before use (an int, not negative, consistent with the
+payload's size), containers may nest at most ``MAX_DEPTH`` levels, and an object that contains
+itself is refused when saving (JSON cannot express a cycle).
+
 Writes are atomic: the data goes to a temporary file in the same directory, is flushed and
 fsynced, then renamed over the target, so an interrupted save never leaves a half-written file.
 
@@ -53,6 +57,7 @@ MAGIC = b"\x89TLSAVE\n"
 VERSION = 1
 _PREFIX = struct.Struct("<8sIQ")   # magic, version, header length
 _CRC = struct.Struct("<I")
+MAX_DEPTH = 100        # nesting levels of lists, tuples and dicts (a state dict needs about 4)
 
 
 class LoadError(ValueError):
@@ -65,6 +70,7 @@ class _Encoder:
 
     def __init__(self):
         self.arrays: list[np.ndarray] = []
+        self.path: dict[int, str] = {}      # id of each container being encoded -> where it is
 
     def _array(self, tag: str, array: np.ndarray) -> dict:
         if array.dtype.kind not in "biufc" or array.dtype.fields is not None:
@@ -72,7 +78,18 @@ class _Encoder:
         self.arrays.append(array if array.flags.c_contiguous else array.copy(order="C"))
         return {tag: len(self.arrays) - 1}
 
-    def node(self, obj):
+    def node(self, obj, where: str = "root"):
+        if isinstance(obj, (list, tuple, dict)):
+            if id(obj) in self.path:
+                raise TypeError(f"save: {where} is the {type(obj).__name__} at {self.path[id(obj)]} "
+                                "again: an object that contains itself cannot be saved")
+            if len(self.path) >= MAX_DEPTH:
+                raise TypeError(f"save: {where} is nested more than {MAX_DEPTH} levels deep")
+            self.path[id(obj)] = where
+            try:
+                return self._container(obj, where)
+            finally:
+                del self.path[id(obj)]
         if isinstance(obj, np.generic):   # before int/float: np.float64 subclasses float
             return self._array("scalar", np.asarray(obj))
         if obj is None or isinstance(obj, (bool, str)):
@@ -87,15 +104,17 @@ class _Encoder:
             return self._array("tensor", obj._data)
         if isinstance(obj, np.ndarray):
             return self._array("array", obj)
+        raise TypeError(f"save: cannot store objects of type {type(obj).__name__} (found at {where}; "
+                        "only dicts, lists, tuples, numbers, strings, None, arrays and Tensors)")
+
+    def _container(self, obj, where: str):
         if isinstance(obj, list):
-            return [self.node(x) for x in obj]
+            return [self.node(x, f"{where}[{i}]") for i, x in enumerate(obj)]
         if isinstance(obj, tuple):
-            return {"tuple": [self.node(x) for x in obj]}
-        if isinstance(obj, dict):
-            tag = "ordered_dict" if isinstance(obj, OrderedDict) else "dict"
-            return {tag: [[self.node(k), self.node(v)] for k, v in obj.items()]}
-        raise TypeError(f"save: cannot store objects of type {type(obj).__name__} "
-                        f"(only dicts, lists, tuples, numbers, strings, None, arrays and Tensors)")
+            return {"tuple": [self.node(x, f"{where}[{i}]") for i, x in enumerate(obj)]}
+        tag = "ordered_dict" if isinstance(obj, OrderedDict) else "dict"
+        return {tag: [[self.node(k, f"a key of {where}"), self.node(v, f"{where}[{k!r:.40}]")]
+                      for k, v in obj.items()]}
 
 
 def _encode(obj) -> tuple[bytes, list[np.ndarray]]:
@@ -173,9 +192,14 @@ def _parse(data: bytes, name: str):
         raise LoadError(f"load: {name} is truncated ({len(data)} bytes, header alone needs {start})")
     try:
         header = json.loads(data[_PREFIX.size:start].decode("utf-8"))
-        payload_bytes = int(header["payload_bytes"])
-    except (ValueError, KeyError, TypeError) as e:
+    except RecursionError:
+        raise LoadError(f"load: {name} has a header nested too deeply") from None
+    except ValueError as e:
         raise LoadError(f"load: {name} has a corrupt header ({e})") from None
+    if not isinstance(header, dict) or not {"root", "arrays", "payload_bytes"} <= header.keys():
+        raise LoadError(f"load: {name} has a corrupt header (expected an object with root, arrays "
+                        "and payload_bytes)")
+    payload_bytes = _count(header["payload_bytes"], "payload_bytes", name)
     expected = start + payload_bytes + _CRC.size
     if len(data) != expected:
         kind = "truncated" if len(data) < expected else "longer than recorded"
@@ -184,25 +208,48 @@ def _parse(data: bytes, name: str):
     if zlib.crc32(memoryview(data)[:expected - _CRC.size]) != crc:
         raise LoadError(f"load: {name} is corrupt (CRC-32 mismatch)")
     payload = memoryview(data)[start:start + payload_bytes]
-    try:
-        arrays = [_read_array(payload, entry, payload_bytes) for entry in header["arrays"]]
-    except (ValueError, TypeError, KeyError) as e:
-        raise LoadError(f"load: {name} has an inconsistent array table ({e})") from None
+    if not isinstance(header["arrays"], list):
+        raise LoadError(f"load: {name} has a corrupt header (arrays must be a list)")
+    arrays = [_read_array(payload, entry, payload_bytes, f"arrays[{i}]", name)
+              for i, entry in enumerate(header["arrays"])]
     try:
         return _Decoder(arrays, name).node(header["root"])
+    except LoadError:
+        raise
     except (ValueError, TypeError, IndexError, KeyError) as e:
         raise LoadError(f"load: {name} has a corrupt structure ({e})") from None
 
 
-def _read_array(payload, entry: dict, payload_bytes: int) -> np.ndarray:
-    dtype = np.dtype(entry["dtype"])
-    if dtype.kind not in "biufc" or dtype.fields is not None:
-        raise ValueError(f"unsupported dtype {entry['dtype']!r}")
-    shape = tuple(int(s) for s in entry["shape"])
-    count = int(np.prod(shape, dtype=np.int64))
-    offset, nbytes = int(entry["offset"]), int(entry["nbytes"])
-    if count * dtype.itemsize != nbytes or offset < 0 or offset + nbytes > payload_bytes:
-        raise ValueError(f"array of shape {shape} and dtype {dtype} does not fit its record")
+def _count(value, field: str, name: str) -> int:
+    """A header number that counts something: a JSON integer >= 0 (not a float, bool or string)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise LoadError(f"load: {name} has an invalid header field {field}={value!r:.60} "
+                        "(expected an integer >= 0)")
+    return value
+
+
+def _read_array(payload, entry, payload_bytes: int, field: str, name: str) -> np.ndarray:
+    """The array described by the array-table ``entry``, after checking every field of it."""
+    if not isinstance(entry, dict) or not {"dtype", "shape", "offset", "nbytes"} <= entry.keys():
+        raise LoadError(f"load: {name} has an invalid {field} (expected dtype, shape, offset, nbytes)")
+    try:
+        dtype = np.dtype(entry["dtype"]) if isinstance(entry["dtype"], str) else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biufc" or dtype.fields is not None:
+        raise LoadError(f"load: {name} has an unsupported dtype {entry['dtype']!r:.60} in {field}.dtype")
+    if not isinstance(entry["shape"], list) or len(entry["shape"]) > 32:
+        raise LoadError(f"load: {name} has an invalid {field}.shape (a list of at most 32 sizes)")
+    shape = tuple(_count(s, f"{field}.shape[{i}]", name) for i, s in enumerate(entry["shape"]))
+    offset = _count(entry["offset"], f"{field}.offset", name)
+    nbytes = _count(entry["nbytes"], f"{field}.nbytes", name)
+    count = math.prod(shape)              # Python ints: no overflow however large the sizes
+    if count * dtype.itemsize != nbytes:
+        raise LoadError(f"load: {name} has {field}.nbytes={nbytes}, but shape {list(shape)} of "
+                        f"{dtype} needs {count * dtype.itemsize}")
+    if offset + nbytes > payload_bytes:
+        raise LoadError(f"load: {name} has {field} at bytes {offset}..{offset + nbytes}, which "
+                        f"does not fit the payload of {payload_bytes} bytes")
     return np.frombuffer(payload, dtype, count, offset).reshape(shape).copy()
 
 
@@ -213,30 +260,50 @@ class _Decoder:
         self.arrays = arrays
         self.name = name
 
-    def node(self, n):
-        if n is None or isinstance(n, (bool, int, float, str)):
+    def _index(self, tag: str, value) -> np.ndarray:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < len(self.arrays):
+            raise LoadError(f"load: {self.name} has {{{tag!r}: {value!r:.40}}}, but the array "
+                            f"table has {len(self.arrays)} entries")
+        return self.arrays[value]
+
+    def node(self, n, depth: int = 0):
+        if n is None or isinstance(n, (bool, int, str)):
             return n
+        if isinstance(n, float):
+            if not math.isfinite(n):     # JSON has no Infinity; a plain 1e400 is not ours either
+                raise LoadError(f"load: {self.name} holds the non-finite number {n!r} outside "
+                                "a {'float': ...} node")
+            return n
+        if depth >= MAX_DEPTH:
+            raise LoadError(f"load: {self.name} nests containers more than {MAX_DEPTH} levels deep")
         if isinstance(n, list):
-            return [self.node(x) for x in n]
+            return [self.node(x, depth + 1) for x in n]
         if not isinstance(n, dict) or len(n) != 1:
             raise LoadError(f"load: {self.name} contains an invalid node {n!r:.80}")
         (tag, value), = n.items()
+        if tag in ("tuple", "dict", "ordered_dict") and not isinstance(value, list):
+            raise LoadError(f"load: {self.name} has a {tag!r} node that is not a list")
         if tag == "tuple":
-            return tuple(self.node(x) for x in value)
+            return tuple(self.node(x, depth + 1) for x in value)
         if tag in ("dict", "ordered_dict"):
-            pairs = ((self.node(k), self.node(v)) for k, v in value)
+            if not all(isinstance(p, list) and len(p) == 2 for p in value):
+                raise LoadError(f"load: {self.name} has a {tag!r} node whose items are not pairs")
+            pairs = ((self.node(k, depth + 1), self.node(v, depth + 1)) for k, v in value)
             return OrderedDict(pairs) if tag == "ordered_dict" else dict(pairs)
         if tag == "float":
+            if value not in ("nan", "inf", "-inf"):
+                raise LoadError(f"load: {self.name} has {{'float': {value!r:.40}}}; expected "
+                                "'nan', 'inf' or '-inf'")
             return float(value)
         if tag == "array":
-            return self.arrays[value]
+            return self._index(tag, value)
         if tag == "scalar":
-            return self.arrays[value][()]
+            return self._index(tag, value)[()]
         if tag == "tensor":
-            return Tensor(self.arrays[value], dtype=self.arrays[value].dtype)
+            return Tensor(self._index(tag, value), dtype=self.arrays[value].dtype)
         if tag == "parameter":
-            return Parameter(self.arrays[value], dtype=self.arrays[value].dtype)
-        raise LoadError(f"load: {self.name} contains an unknown tag {tag!r}")
+            return Parameter(self._index(tag, value), dtype=self.arrays[value].dtype)
+        raise LoadError(f"load: {self.name} contains an unknown tag {tag!r:.40}")
 
 
 def load(f):

@@ -19,17 +19,20 @@ from __future__ import annotations
 import numpy as np
 
 from .device import Device
-from .dtype import canonical, canonical_dtype
+from .dtype import canonical, to_dtype
 
 
 class Tensor:
     """A multi-dimensional array that can take part in automatic differentiation.
 
     Args:
-        data: a number, nested list, numpy array or Tensor (always copied).
+        data: a number, nested list, numpy array or Tensor (always copied) of bools, ints or floats.
         dtype: optional dtype; by default float64 becomes float32 and int64 int32.
         device: device name, ``"cpu0"`` by default.
         name: optional name (shown in graph drawings).
+
+    Strings, objects and complex numbers raise a TypeError, and an integer that does not fit the
+    integer dtype raises a ValueError (nothing wraps around silently).
 
     >>> Tensor(3.0)
     Tensor(3.0, device=cpu0)
@@ -44,12 +47,13 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data._data
         if dtype is not None:
-            array = np.array(data, dtype=canonical_dtype(dtype), copy=True)
+            array = to_dtype(data, dtype, "Tensor")
         else:
-            array = np.array(data, copy=True)
-            if array.dtype == object:
-                raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data")
-            array = canonical(array)
+            try:
+                array = np.array(data, copy=True)
+            except (ValueError, OverflowError) as e:     # ragged lists, ints beyond int64
+                raise ValueError(f"Tensor: cannot make a tensor from this data ({e})") from None
+            array = canonical(array, "Tensor")
         self._data = array
         self._device = Device.parse(device)
         self.grad = None

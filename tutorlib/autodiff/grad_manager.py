@@ -89,10 +89,23 @@ class GradManager:
                 out._node = None
         self._tape.clear()
 
-    def backward(self, y=None, dy=None) -> None:
+    def backward(self, y=None, dy=None, *, check_finite: bool = False) -> None:
         """Compute gradients of ``y`` (a Tensor or list) and accumulate them into ``.grad``.
 
         ``dy`` is the gradient flowing into ``y`` (ones by default). Recording ends afterwards.
+        With ``check_finite=True`` a ``y`` holding NaN or Inf raises ``FloatingPointError``
+        before any gradient is touched (a diverged loss would otherwise make every parameter
+        NaN); :func:`~tutorlib.autodiff.detect_anomaly` then finds the op that produced it.
+
+        >>> import tutorlib as tl
+        >>> w = tl.Parameter(1.0)
+        >>> with GradManager().attach([w]) as gm:
+        ...     gm.backward(w / 0.0, check_finite=True)
+        Traceback (most recent call last):
+        ...
+        FloatingPointError: backward: the loss is inf; ...
+        >>> w.grad is None
+        True
         """
         if not self._recording:
             raise RuntimeError("no computation history. did you forget record() or `with gm:`? "
@@ -109,6 +122,14 @@ class GradManager:
             for t, d in zip(ys, dys):
                 if d.shape != t.shape:
                     raise ValueError(f"backward: dy has shape {d.shape} but y has shape {t.shape}")
+            if check_finite:
+                for t in ys:
+                    if t.dtype.kind == "f" and not np.isfinite(t._data).all():
+                        value = t._data if t.size == 1 else f"a tensor of shape {t.shape} with NaN/Inf"
+                        raise FloatingPointError(
+                            f"backward: the loss is {value}; training has diverged (is the learning "
+                            "rate too high?). Wrap the step in tutorlib.autodiff.detect_anomaly() to "
+                            "find the first op that produced it")
             wanted = {i: t for i, t in ((i, ref()) for i, (ref, _) in self._attached.items())
                       if t is not None}
             if not any(t._node is not None or id(t) in wanted for t in ys):

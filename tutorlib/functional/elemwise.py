@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..device import CPU
+from ..dtype import canonical
 from ..ops import elementwise as ew
 from ..ops.core import apply
 from ..tensor import Tensor
@@ -294,8 +295,8 @@ def _constant_op(fn, x, dtype=None) -> Tensor:
 
 
 def _binary_constant(fn, name, x, y) -> Tensor:
-    a = x._data if isinstance(x, Tensor) else x
-    b = y._data if isinstance(y, Tensor) else y
+    a, b = (v._data if isinstance(v, Tensor) else
+            v if isinstance(v, (bool, int, float)) else canonical(np.asarray(v), name) for v in (x, y))
     device = x.device if isinstance(x, Tensor) else (y.device if isinstance(y, Tensor) else CPU)
     try:
         return Tensor._wrap(np.asarray(fn(a, b)), device)

@@ -1,6 +1,7 @@
 """Loss functions, reachable as ``F.nn.*`` and ``F.loss.*`` (there is no ``F.cross_entropy``).
 
-Every loss takes ``reduction``: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+Every loss takes ``reduction``: ``"mean"`` (default), ``"sum"`` or ``"none"``. The mean over an
+empty batch is undefined, so it raises a ValueError rather than returning a number.
 
 >>> import tutorlib.functional as F
 >>> from tutorlib import Tensor
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as check
 from ..ops import nn as nn_ops
 from ..ops.core import apply
 from ..tensor import Tensor
@@ -21,7 +23,19 @@ from .nn import indexing_one_hot
 __all__ = ["l1_loss", "square_loss", "cross_entropy", "binary_cross_entropy", "hinge_loss"]
 
 
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(name: str, reduction: str, batch_shape: tuple) -> None:
+    """``reduction`` is known, and a mean is not asked of an empty batch."""
+    check.one_of(name, "reduction", reduction, _REDUCTIONS)
+    if reduction == "mean" and 0 in batch_shape:
+        raise ValueError(f"{name}: the batch is empty (shape {batch_shape}); the mean loss over "
+                         "0 samples is undefined")
+
+
 def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
+    _check_reduction(name, reduction, loss.shape)
     if reduction == "mean":
         return mean(loss)
     if reduction == "sum":
@@ -70,7 +84,7 @@ def _check_labels(name: str, pred, label, axis: int) -> np.ndarray:
     if len(shape) != labels.ndim + 1:
         raise ValueError(f"{name}: pred of shape {shape} needs labels with one dimension less, "
                          f"got labels of shape {labels.shape}")
-    axis %= len(shape)
+    axis = check.axis(name, "axis", axis, len(shape))
     if labels.shape != shape[:axis] + shape[axis + 1:]:
         raise ValueError(f"{name}: labels of shape {labels.shape} do not match pred of shape "
                          f"{shape} without axis {axis}")
@@ -95,9 +109,9 @@ def cross_entropy(pred, label, axis: int = 1, with_logits: bool = True, label_sm
     >>> cross_entropy(Tensor([[0.0, 0.0]]), Tensor([1]))
     Tensor(0.6931, device=cpu0)
     """
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    check.real("cross_entropy", "label_smooth", label_smooth, low=0.0, high=1.0)
     labels = _check_labels("cross_entropy", pred, label, axis)
+    _check_reduction("cross_entropy", reduction, labels.shape)
     if with_logits:
         op = nn_ops.SoftmaxCrossEntropy(axis=axis, label_smooth=float(label_smooth),
                                         reduction=reduction)
@@ -136,8 +150,7 @@ def hinge_loss(pred, label, norm: str = "L1", reduction: str = "mean") -> Tensor
     >>> hinge_loss(Tensor([[0.5, -2.0]]), Tensor([[1.0, -1.0]]))
     Tensor(0.5, device=cpu0)
     """
-    if norm not in ("L1", "L2"):
-        raise ValueError(f"hinge_loss: norm must be 'L1' or 'L2', got {norm!r}")
+    check.one_of("hinge_loss", "norm", norm, ("L1", "L2"))
     if np.shape(pred) != np.shape(label) or np.ndim(pred) != 2:
         raise ValueError(f"hinge_loss: pred and label must both be (N, C), got shapes "
                          f"{np.shape(pred)} and {np.shape(label)}")

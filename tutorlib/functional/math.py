@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as check
 from ..ops import reduce as red
 from ..ops.core import apply
 from ..ops.linalg import Matmul
@@ -153,6 +154,8 @@ def norm(inp, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     Tensor(5.0, device=cpu0)
     """
     p = 2 if ord is None else ord
+    if p != float("inf"):
+        p = check.real("norm", "ord", p, low=0.0, low_open=True)
     if p == 2:
         return sqrt(sum(mul(inp, inp), axis, keepdims))
     if p == 1:
@@ -171,6 +174,7 @@ def normalize(inp, ord=None, axis=None, eps: float = 1e-12) -> Tensor:
     >>> normalize(Tensor([3.0, 4.0]))
     Tensor([0.6 0.8], device=cpu0)
     """
+    check.real("normalize", "eps", eps, low=0.0)
     return div(inp, maximum(norm(inp, ord, axis, keepdims=True), eps))
 
 
@@ -206,6 +210,7 @@ def topk(inp, k: int, descending: bool = True, kth_only: bool = False, no_sort: 
     """
     data = inp._data if isinstance(inp, Tensor) else np.asarray(inp)
     n = data.shape[-1] if data.ndim else 0
+    check.integer("topk", "k", k)
     if not 1 <= k <= n:
         raise ValueError(f"topk: k={k} must be between 1 and {n} (input shape {data.shape})")
     idx = argsort(inp, descending)._data[..., :k]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as check
 from .. import random
 from ..ops import nn as nn_ops
 from ..ops.core import apply
@@ -79,6 +80,10 @@ def conv2d(inp, weight, bias=None, stride=1, padding=0, dilation=1, groups: int 
         raise ValueError(f"conv2d: only conv_mode='cross_correlation' is supported, got {conv_mode!r}")
     if compute_mode not in ("default", "float32"):
         raise ValueError(f"conv2d: unknown compute_mode {compute_mode!r}")
+    stride = check.int_pair("conv2d", "stride", stride)
+    padding = check.int_pair("conv2d", "padding", padding, low=0)
+    dilation = check.int_pair("conv2d", "dilation", dilation)
+    groups = check.positive_int("conv2d", "groups", groups)
     wshape = np.shape(weight)
     if len(wshape) == 5:    # (groups, O/groups, C/groups, kh, kw) -> (O, C/groups, kh, kw)
         weight = reshape(weight, (wshape[0] * wshape[1],) + tuple(wshape[2:]))
@@ -90,6 +95,16 @@ def conv2d(inp, weight, bias=None, stride=1, padding=0, dilation=1, groups: int 
     return apply(op, inp, weight, bias)
 
 
+def _pool_args(op: str, kernel_size, stride, padding) -> tuple:
+    """Check a pool's window arguments; ``stride`` defaults to ``kernel_size``."""
+    kernel = check.int_pair(op, "kernel_size", kernel_size)
+    stride = kernel if stride is None else check.int_pair(op, "stride", stride)
+    padding = check.int_pair(op, "padding", padding, low=0)
+    if padding[0] >= kernel[0] or padding[1] >= kernel[1]:
+        raise ValueError(f"{op}: padding {padding} must be smaller than kernel_size {kernel}")
+    return stride, padding
+
+
 def max_pool2d(inp, kernel_size, stride=None, padding=0) -> Tensor:
     """Maximum over each ``kernel_size`` window (stride defaults to the kernel size).
 
@@ -97,7 +112,7 @@ def max_pool2d(inp, kernel_size, stride=None, padding=0) -> Tensor:
     Tensor([[[[ 5.  7.]
        [13. 15.]]]], device=cpu0)
     """
-    stride = kernel_size if stride is None else stride
+    stride, padding = _pool_args("max_pool2d", kernel_size, stride, padding)
     return apply(nn_ops.MaxPool2d(kernel=kernel_size, stride=stride, padding=padding), inp)
 
 
@@ -109,7 +124,7 @@ def avg_pool2d(inp, kernel_size, stride=None, padding=0,
     Tensor([[[[ 2.5  4.5]
        [10.5 12.5]]]], device=cpu0)
     """
-    stride = kernel_size if stride is None else stride
+    stride, padding = _pool_args("avg_pool2d", kernel_size, stride, padding)
     return apply(nn_ops.AvgPool2d(kernel_size, stride, padding, mode), inp)
 
 
@@ -119,6 +134,7 @@ def adaptive_avg_pool2d(inp, oshp) -> Tensor:
     >>> adaptive_avg_pool2d(Tensor(np.ones((2, 3, 7, 5))), 1).shape
     (2, 3, 1, 1)
     """
+    oshp = check.int_pair("adaptive_avg_pool2d", "oshp", oshp)
     return apply(nn_ops.AdaptiveAvgPool2d(oshp=oshp), inp)
 
 
@@ -139,6 +155,8 @@ def batch_norm(inp, running_mean=None, running_var=None, weight=None, bias=None,
     >>> mean.numpy().ravel()
     array([0.2, 0.4], dtype=float32)
     """
+    momentum = check.real("batch_norm", "momentum", momentum, low=0.0, high=1.0)
+    eps = check.real("batch_norm", "eps", eps, low=0.0, low_open=True)
     if np.ndim(inp) < 2:
         raise ValueError(f"batch_norm: expected an (N, C, ...) input, got shape {np.shape(inp)}")
     if not training and (running_mean is None or running_var is None):
@@ -167,8 +185,7 @@ def dropout(inp, drop_prob: float, training: bool = True) -> Tensor:
     >>> sorted(set(dropout(Tensor(np.ones(100)), 0.5).numpy().tolist()))
     [0.0, 2.0]
     """
-    if not 0 <= drop_prob < 1:
-        raise ValueError(f"dropout: drop_prob must be in [0, 1), got {drop_prob}")
+    check.real("dropout", "drop_prob", drop_prob, low=0.0, high=1.0, high_open=True)
     if not training or drop_prob == 0:
         return inp
     keep = random.generator().random(np.shape(inp)) >= drop_prob
@@ -182,6 +199,7 @@ def one_hot(inp, num_classes: int) -> Tensor:
     Tensor([[0 1 0]
      [1 0 0]], dtype=int32, device=cpu0)
     """
+    num_classes = check.positive_int("one_hot", "num_classes", num_classes)
     data = inp._data if isinstance(inp, Tensor) else np.asarray(inp)
     if not np.issubdtype(data.dtype, np.integer):
         raise TypeError(f"one_hot: expected integer class indices, got dtype {data.dtype}")
@@ -200,7 +218,7 @@ def indexing_one_hot(src, index, axis: int = 1, keepdims: bool = False) -> Tenso
     Tensor([2. 3.], device=cpu0)
     """
     shape = np.shape(src)
-    axis %= len(shape)
+    axis = check.axis("indexing_one_hot", "axis", axis, len(shape))
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.shape != shape[:axis] + shape[axis + 1:]:
         raise ValueError(f"indexing_one_hot: index of shape {idx.shape} does not match src of "

@@ -9,8 +9,11 @@ Tensor([[0. 1. 2.]
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
+from .. import _validate as check
 from ..device import Device
 from ..dtype import canonical_dtype
 from ..ops import elementwise as ew
@@ -26,8 +29,18 @@ __all__ = [
 ]
 
 
-def _shape(shape) -> tuple:
-    return (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+def _shape(shape, op: str, low: int = 0) -> tuple:
+    """``shape`` (an int or a sequence of ints, each >= ``low``) as a tuple of ints."""
+    try:
+        dims = (shape,) if np.isscalar(shape) or np.ndim(shape) == 0 else tuple(shape)
+        if any(isinstance(d, (bool, np.bool_)) for d in dims):
+            raise TypeError
+        dims = tuple(operator.index(d) for d in dims)      # ints, numpy ints, 0-d int tensors
+    except TypeError:
+        raise TypeError(f"{op}: shape must be an int or a sequence of ints, got {shape!r}") from None
+    if any(d < low for d in dims):
+        raise ValueError(f"{op}: shape entries must be >= {low}, got {shape!r}")
+    return dims
 
 
 def _new(array, device) -> Tensor:
@@ -41,7 +54,7 @@ def zeros(shape, *, dtype="float32", device=None) -> Tensor:
     Tensor([[0. 0.]
      [0. 0.]], device=cpu0)
     """
-    return _new(np.zeros(_shape(shape), canonical_dtype(dtype)), device)
+    return _new(np.zeros(_shape(shape, "zeros"), canonical_dtype(dtype)), device)
 
 
 def ones(shape, *, dtype="float32", device=None) -> Tensor:
@@ -50,7 +63,7 @@ def ones(shape, *, dtype="float32", device=None) -> Tensor:
     >>> ones(3, dtype="int32")
     Tensor([1 1 1], dtype=int32, device=cpu0)
     """
-    return _new(np.ones(_shape(shape), canonical_dtype(dtype)), device)
+    return _new(np.ones(_shape(shape, "ones"), canonical_dtype(dtype)), device)
 
 
 def full(shape, value, *, dtype=None, device=None) -> Tensor:
@@ -60,7 +73,7 @@ def full(shape, value, *, dtype=None, device=None) -> Tensor:
     Tensor([7 7], dtype=int32, device=cpu0)
     """
     dtype = canonical_dtype(dtype if dtype is not None else np.asarray(value).dtype)
-    return _new(np.full(_shape(shape), value, dtype), device)
+    return _new(np.full(_shape(shape, "full"), value, dtype), device)
 
 
 def arange(start=0, stop=None, step=1, *, dtype="float32", device=None) -> Tensor:
@@ -71,6 +84,10 @@ def arange(start=0, stop=None, step=1, *, dtype="float32", device=None) -> Tenso
     """
     if stop is None:
         start, stop = 0, start
+    for arg, v in (("start", start), ("stop", stop), ("step", step)):
+        check.real("arange", arg, v)
+    if step == 0:
+        raise ValueError("arange: step must not be 0")
     return _new(np.arange(start, stop, step).astype(canonical_dtype(dtype)), device)
 
 
@@ -80,7 +97,10 @@ def linspace(start, stop, num, *, dtype="float32", device=None) -> Tensor:
     >>> linspace(0, 1, 3)
     Tensor([0.  0.5 1. ], device=cpu0)
     """
-    return _new(np.linspace(start, stop, int(num)).astype(canonical_dtype(dtype)), device)
+    check.real("linspace", "start", start)
+    check.real("linspace", "stop", stop)
+    num = check.integer("linspace", "num", num, low=0)
+    return _new(np.linspace(start, stop, num).astype(canonical_dtype(dtype)), device)
 
 
 def eye(N, M=None, *, dtype="float32", device=None) -> Tensor:
@@ -90,6 +110,9 @@ def eye(N, M=None, *, dtype="float32", device=None) -> Tensor:
     Tensor([[1. 0. 0.]
      [0. 1. 0.]], device=cpu0)
     """
+    check.integer("eye", "N", N, low=0)
+    if M is not None:
+        check.integer("eye", "M", M, low=0)
     return _new(np.eye(N, M, dtype=canonical_dtype(dtype)), device)
 
 
@@ -147,7 +170,7 @@ def reshape(inp, target_shape) -> Tensor:
     >>> reshape(Tensor([1, 2, 3, 4]), (2, -1)).shape
     (2, 2)
     """
-    return apply(sh.Reshape(_shape(target_shape)), inp)
+    return apply(sh.Reshape(_shape(target_shape, "reshape", low=-1)), inp)
 
 
 def transpose(inp, pattern=None) -> Tensor:
@@ -178,6 +201,8 @@ def swapaxes(inp, axis1: int, axis2: int) -> Tensor:
     (4, 3, 2)
     """
     perm = list(range(np.ndim(inp)))
+    axis1 = check.axis("swapaxes", "axis1", axis1, len(perm))
+    axis2 = check.axis("swapaxes", "axis2", axis2, len(perm))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
     return transpose(inp, perm)
 
@@ -190,9 +215,10 @@ def flatten(inp, start_axis: int = 0, end_axis: int = -1) -> Tensor:
     """
     shape = np.shape(inp)
     nd = len(shape)
+    s = check.axis("flatten", "start_axis", start_axis, nd)
+    e = check.axis("flatten", "end_axis", end_axis, nd)
     if nd == 0:
         return reshape(inp, (1,))
-    s, e = start_axis % nd, end_axis % nd
     if s > e:
         raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} "
                          f"for shape {shape}")
@@ -247,15 +273,20 @@ def split(inp, nsplits_or_sections, axis: int = 0) -> list:
     >>> [t.shape for t in split(zeros((6, 2)), 3)]
     [(2, 2), (2, 2), (2, 2)]
     """
+    axis = check.axis("split", "axis", axis, np.ndim(inp))
     n = np.shape(inp)[axis]
-    if isinstance(nsplits_or_sections, int):
+    if not isinstance(nsplits_or_sections, (list, tuple)):
+        check.positive_int("split", "nsplits_or_sections", nsplits_or_sections)
         if n % nsplits_or_sections:
             raise ValueError(f"split: axis {axis} of size {n} cannot be split into "
                              f"{nsplits_or_sections} equal parts")
         step = n // nsplits_or_sections
         bounds = list(range(0, n + 1, step))
     else:
-        bounds = [0, *nsplits_or_sections, n]
+        bounds = [0, *(check.integer("split", "sections", b, low=0) for b in nsplits_or_sections), n]
+        if sorted(bounds) != bounds:
+            raise ValueError(f"split: sections {list(nsplits_or_sections)} must be increasing "
+                             f"and within [0, {n}] (axis {axis} has size {n})")
     index = [slice(None)] * len(np.shape(inp))
     out = []
     for lo, hi in zip(bounds[:-1], bounds[1:]):
@@ -271,7 +302,7 @@ def broadcast_to(inp, shape) -> Tensor:
     Tensor([[1. 2.]
      [1. 2.]], device=cpu0)
     """
-    return apply(sh.BroadcastTo(_shape(shape)), inp)
+    return apply(sh.BroadcastTo(_shape(shape, "broadcast_to")), inp)
 
 
 def _unwrap_index(index):
@@ -309,7 +340,10 @@ def gather(inp, axis: int, index) -> Tensor:
     """
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     nd = np.ndim(inp)
-    axis %= nd
+    axis = check.axis("gather", "axis", axis, nd)
+    if idx.ndim != nd or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"gather: index must be integers with the input's {nd} axes, got "
+                         f"dtype {idx.dtype} and shape {idx.shape}")
     grids = np.ogrid[tuple(slice(n) for n in idx.shape)]
     full = tuple(idx if a == axis else grids[a] for a in range(nd))
     return indexing(inp, full)
@@ -332,8 +366,9 @@ def repeat(inp, repeats: int, axis=None) -> Tensor:
     >>> repeat(Tensor([1, 2]), 2)
     Tensor([1 1 2 2], dtype=int32, device=cpu0)
     """
+    repeats = check.integer("repeat", "repeats", repeats, low=0)
     x = flatten(inp) if axis is None else inp
-    ax = 0 if axis is None else axis % np.ndim(x)
+    ax = 0 if axis is None else check.axis("repeat", "axis", axis, np.ndim(x))
     idx = np.repeat(np.arange(np.shape(x)[ax]), repeats)
     index = (slice(None),) * ax + (idx,)
     return indexing(x, index)
@@ -346,7 +381,7 @@ def tile(inp, reps) -> Tensor:
     Tensor([[1 2 1 2]
      [1 2 1 2]], dtype=int32, device=cpu0)
     """
-    reps = _shape(reps)
+    reps = _shape(reps, "tile")
     x = inp
     shape = np.shape(x)
     if len(reps) > len(shape):

@@ -1,9 +1,15 @@
 """Checks of chapter 1 (framework basics): the square loss and its gradient, pairwise distances
-with broadcasting, and a fit-a-line training loop with GradManager + SGD.
+with broadcasting, and the largest learning rate for which gradient descent fits a line.
 
-Every check draws its inputs from ``t.rng`` (seeded by the exercise id), compares with a
-reference written in plain numpy (float64) and, for the training loop, recognises the usual
-mistakes (gradients not cleared, a summed loss, lr or epochs ignored) to say what went wrong.
+Every check draws its inputs from ``t.rng`` (seeded by the exercise id) and compares with a
+reference written in plain numpy (float64). Answers are called with numpy arrays and return
+numbers or arrays (tensors are converted).
+
+>>> from tutorlib.grading import run_check, get
+>>> bool(run_check(get("ch01.largest_stable_lr"), reference_largest_stable_lr))
+True
+>>> bool(run_check(get("ch01.largest_stable_lr"), lambda x: 1 / np.mean(x ** 2)))   # w only
+False
 """
 
 from __future__ import annotations
@@ -26,14 +32,21 @@ def reference_square_loss_grad(pred, target):
 
 
 def pred_and_target(rng):
-    """A prediction and a target of the same random shape (1-D or 2-D)."""
-    shape = tuple(rng.integers(1, 7, size=rng.integers(1, 3)))
+    """A prediction and a target of the same random shape: 0-D to 3-D, on a random scale."""
+    shape = tuple(int(n) for n in rng.integers(1, 6, size=rng.integers(0, 4)))
+    scale = 10.0 ** rng.uniform(-2, 3)
+    return scale * rng.normal(size=shape), scale * rng.normal(size=shape)
+
+
+def pred_and_target_2d(rng):
+    """A prediction and a target with at least 2 rows and 2 columns (a 1-D answer is not enough)."""
+    shape = tuple(int(n) for n in rng.integers(2, 6, size=rng.integers(2, 4)))
     return rng.normal(size=shape), rng.normal(size=shape)
 
 
 @exercise("ch01.square_loss", points=2, name="square_loss", title="The square loss",
-          hint="Subtract, square every entry, then average over *all* entries (np.mean, or "
-               ".mean() of a tensor); there is no factor 1/2. Return a single number.")
+          hint="One number for the whole array, whatever its shape: which numpy reduction averages "
+               "over every entry at once? Check your function on the docstring example by hand.")
 def check_square_loss(square_loss, t):
     t.close(square_loss(np.array([3.0, 3.0, 3.0, 3.0]), np.array([2.0, 8.0, 6.0, 1.0])), 9.75,
             "square_loss([3, 3, 3, 3], [2, 8, 6, 1]) (the example from MegEngine's docs)",
@@ -41,19 +54,24 @@ def check_square_loss(square_loss, t):
     t.close(square_loss(np.array([1.0, -2.0]), np.array([1.0, -2.0])), 0.0,
             "square_loss(y, y) is 0", atol=1e-7)
     t.against_reference(square_loss, reference_square_loss, pred_and_target,
-                        what="square_loss(pred, target)", rtol=1e-5, atol=1e-6)
+                        what="square_loss(pred, target) for arrays of any shape (0-D to 3-D)",
+                        n=8, rtol=1e-5, atol=1e-6)
 
 
 @exercise("ch01.square_loss_grad", points=2, name="square_loss_grad",
           title="The gradient of the square loss",
-          hint="d/d pred_i of mean((pred - target)^2) is 2 (pred_i - target_i) / n, where n is "
-               "the number of entries of pred (pred.size). The result has the shape of pred.")
+          hint="Write the mean as a sum divided by n and differentiate one term. What is n for a "
+               "2-D array: its number of rows, or its number of entries?")
 def check_square_loss_grad(square_loss_grad, t):
     pred, target = np.array([3.0, 3.0, 3.0, 3.0]), np.array([2.0, 8.0, 6.0, 1.0])
     t.close(square_loss_grad(pred, target), np.array([0.5, -2.5, -1.5, 1.0]),
             "square_loss_grad([3, 3, 3, 3], [2, 8, 6, 1])", rtol=1e-5)
-    t.gradient(square_loss_grad, reference_square_loss, pred_and_target,
-               what="square_loss_grad(pred, target)", n=4, rtol=1e-4, atol=1e-6)
+    t.gradient(square_loss_grad, reference_square_loss, pred_and_target_2d,
+               what="square_loss_grad(pred, target) for 2-D and 3-D arrays", n=4,
+               rtol=1e-4, atol=1e-6)
+    t.against_reference(square_loss_grad, reference_square_loss_grad, pred_and_target,
+                        what="square_loss_grad(pred, target) for arrays of any shape (0-D to 3-D)",
+                        n=8, rtol=1e-5, atol=1e-8)
 
 
 # --- pairwise squared distances -----------------------------------------------------------------
@@ -75,8 +93,9 @@ def two_point_sets(rng):
 
 @exercise("ch01.pairwise_sq_dists", points=3, name="pairwise_sq_dists",
           title="Pairwise squared distances with broadcasting",
-          hint="a[:, None, :] has shape (n, 1, d) and b[None, :, :] has shape (1, m, d); their "
-               "difference broadcasts to (n, m, d). Square it and sum over the last axis.")
+          hint="Give a and b each one extra axis of length 1 (None in an index), in different "
+               "places, so that broadcasting pairs every row of a with every row of b in an "
+               "(n, m, d) difference. Which axis do you then sum over?")
 def check_pairwise(pairwise_sq_dists, t):
     a = np.array([[0.0, 0.0], [1.0, 1.0]])
     b = np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 0.0]])
@@ -91,86 +110,71 @@ def check_pairwise(pairwise_sq_dists, t):
     t.close(d, d.T, "pairwise_sq_dists(a, a) is symmetric", rtol=1e-5, atol=1e-5)
 
 
-# --- fit a line -----------------------------------------------------------------------------------
-
-def gradient_descent_line(x, y, lr, epochs, *, clear=True, reduction="mean"):
-    """Reference: full-batch gradient descent on square_loss(w*x + b, y) from w = b = 0.
-
-    ``clear=False`` and ``reduction="sum"`` reproduce two common mistakes, so a wrong answer can
-    be recognised and explained.
-    """
-    w = b = 0.0
-    gw = gb = 0.0
-    scale = 1.0 / len(x) if reduction == "mean" else 1.0
-    for _ in range(epochs):
-        r = w * x + b - y
-        new_gw, new_gb = 2 * scale * np.sum(r * x), 2 * scale * np.sum(r)
-        gw, gb = (new_gw, new_gb) if clear else (gw + new_gw, gb + new_gb)
-        w, b = w - lr * gw, b - lr * gb
-    return w, b
 
 
-def line_data(rng, n=80, spread=10.0):
-    """Synthetic data for the check: y = w x + b + noise with a random true line."""
-    w_true, b_true = rng.uniform(-4, 4), rng.uniform(-3, 3)
-    x = rng.uniform(-spread, spread, size=n)
-    y = w_true * x + b_true + rng.uniform(-1, 1, size=n)
-    return x, y
+# --- the largest stable learning rate -------------------------------------------------------------
+
+def line_hessian(x):
+    """Hessian of L(w, b) = mean((w x + b - y)^2) with respect to (w, b); y does not enter."""
+    x = np.asarray(x, np.float64)
+    return 2.0 / len(x) * np.array([[np.sum(x * x), np.sum(x)], [np.sum(x), len(x)]])
 
 
-def _as_pair(result, call):
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise CheckFailure(call, "a pair (w, b)", describe(result),
-                           f"expected fit_line to return a pair (w, b), got {describe(result)}")
-    try:
-        return float(as_array(result[0])), float(as_array(result[1]))
-    except (TypeError, ValueError):
-        raise CheckFailure(call, "two numbers", describe(result),
-                           f"w and b must be numbers (or one-element tensors), got {describe(result)}")
+def reference_largest_stable_lr(x):
+    """2 / lambda_max of the Hessian: above it, gradient descent on the line fit diverges."""
+    return float(2.0 / np.linalg.eigvalsh(line_hessian(x)).max())
 
 
-def _compare_run(fit_line, t, x, y, lr, epochs):
-    call = f"fit_line(x, y, lr={lr}, epochs={epochs}) on {len(x)} synthetic points"
-    got = _as_pair(fit_line(x.copy(), y.copy(), lr, epochs), call)
-    want = gradient_descent_line(x, y, lr, epochs)
-    tol = {"rtol": 2e-4, "atol": 2e-4}
-    if np.allclose(got, want, **tol):
-        t.passed(f"{call} gives the same w, b as gradient descent")
-        return
-    mistakes = {
-        "gradient descent without clearing the gradients (call opt.step().clear_grad() in "
-        "every epoch)": gradient_descent_line(x, y, lr, epochs, clear=False),
-        "gradient descent on the *summed* loss (use F.nn.square_loss, which averages)":
-            gradient_descent_line(x, y, lr, epochs, reduction="sum"),
-        "one single step (loop over all the epochs)": gradient_descent_line(x, y, lr, 1),
-        "gradient descent with lr=0.01 (use the lr argument)":
-            gradient_descent_line(x, y, 0.01, epochs),
-        "gradient descent for 5 epochs (use the epochs argument)":
-            gradient_descent_line(x, y, lr, 5),
-    }
-    detail = f"expected w={want[0]:.6g}, b={want[1]:.6g}; got w={got[0]:.6g}, b={got[1]:.6g}"
-    for name, value in mistakes.items():
-        if np.allclose(got, value, **tol):
-            detail += f"; your numbers match {name}"
-            break
-    raise CheckFailure(call, f"w={want[0]:.6g}, b={want[1]:.6g}",
-                       f"w={got[0]:.6g}, b={got[1]:.6g}", detail)
+def line_inputs(rng):
+    """1-D inputs x for a line fit: 2 to 300 points, centred or far from 0, tiny to huge."""
+    n = int(rng.integers(2, 301))
+    scale = 10.0 ** rng.uniform(-2, 2)
+    centre = float(rng.choice([0.0, 1.0, -5.0, 20.0])) * scale
+    return (centre + scale * rng.uniform(-1, 1, size=n),)
 
 
-@exercise("ch01.fit_line", points=3, name="fit_line", title="Fit a line with GradManager + SGD",
-          hint="w, b = Parameter(0.0), Parameter(0.0); gm = GradManager().attach([w, b]); "
-               "opt = optim.SGD([w, b], lr=lr); then `epochs` times: with gm: loss = "
-               "F.nn.square_loss(w * x + b, y); gm.backward(loss); opt.step().clear_grad(). "
-               "Return (w.item(), b.item()).")
-def check_fit_line(fit_line, t):
-    x, y = line_data(t.rng)
-    x_small, y_small = line_data(t.rng, spread=2.0)
-    for lr, epochs in [(0.01, 1), (0.01, 5), (0.003, 7), (0.05, 3)]:
-        data = (x_small, y_small) if lr == 0.05 else (x, y)
-        _compare_run(fit_line, t, *data, lr, epochs)
-    # Enough epochs reach the least-squares line.
-    w_ls, b_ls = np.polyfit(x_small, y_small, deg=1)
-    got = _as_pair(fit_line(x_small.copy(), y_small.copy(), 0.1, 300), "fit_line(lr=0.1, epochs=300)")
-    t.close(np.array(got), np.array([w_ls, b_ls]),
-            "fit_line(x, y, lr=0.1, epochs=300) reaches the least-squares line (np.polyfit)",
-            rtol=1e-3, atol=1e-3)
+def descend(x, y, lr, steps):
+    """Full-batch gradient descent on mean((w x + b - y)^2) from w = b = 0; the losses."""
+    theta, a = np.zeros(2), np.stack([x, np.ones_like(x)], axis=1)
+    losses = []
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            r = a @ theta - y
+            losses.append(np.mean(r * r))
+            theta = theta - lr * 2.0 / len(x) * a.T @ r
+    return np.array(losses)
+
+
+@exercise("ch01.largest_stable_lr", points=3, name="largest_stable_lr",
+          title="Predict the largest stable learning rate",
+          hint="The loss is a quadratic bowl in (w, b): write down its 2x2 matrix of second "
+               "derivatives (d2L/dw2, d2L/dw db, d2L/db2) from the formula of the loss. Its "
+               "largest eigenvalue sets the limit; the two numbers do not depend on y.")
+def check_largest_stable_lr(largest_stable_lr, t):
+    def call(x):
+        got = largest_stable_lr(x.copy())
+        try:
+            return float(as_array(got))
+        except (TypeError, ValueError):
+            raise CheckFailure("largest_stable_lr(x)", "one number", describe(got),
+                               f"largest_stable_lr must return one number, got {describe(got)}")
+
+    def compare(x, what):
+        got, want = call(x), reference_largest_stable_lr(x)
+        if np.isclose(got, want, rtol=1e-4, atol=0):
+            return
+        y = t.rng.normal(size=len(x)) * np.abs(x).max()
+        below, above = descend(x, y, 0.97 * want, 400), descend(x, y, 1.03 * want, 400)
+        raise CheckFailure(
+            t.label(what), f"{want:.6g}", f"{got:.6g}",
+            f"gradient descent from w = b = 0 still converges with lr = {0.97 * want:.4g} "
+            f"(loss {below[0]:.3g} at the start, {below[-1]:.3g} after 400 steps) and diverges "
+            f"with lr = {1.03 * want:.4g} (loss {above[-1]:.3g} after 400 steps): the limit is "
+            f"{want:.6g}, your answer is {got / want:.3g} times that")
+
+    compare(np.array([1.0, 2.0, 3.0, 4.0]), "largest_stable_lr([1, 2, 3, 4])")
+    t.passed("largest_stable_lr([1, 2, 3, 4])")
+    for (x,) in t.samples(line_inputs, n=8):
+        compare(x, "largest_stable_lr(x)")
+    t.passed("largest_stable_lr(x) is the limit between converging and diverging gradient "
+             "descent, on 8 seeded random inputs (2 to 300 points, any offset and scale)")

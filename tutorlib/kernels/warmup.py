@@ -23,7 +23,7 @@ def warm_up() -> float:
     import tutorlib as tl
     import tutorlib.functional as F
     from tutorlib.autodiff import GradManager
-    from tutorlib.kernels import conv
+    from tutorlib.kernels import conv, integer
 
     start = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -35,6 +35,11 @@ def warm_up() -> float:
         attrs = ((stride, stride), (k // 2, k // 2), (1, 1), groups)
         y, saved = conv.conv2d_forward(x, w, np.zeros(4, np.float32), *attrs, path)
         conv.conv2d_backward(np.ones_like(y), saved, w, x.shape, *attrs, path)
+
+    for dt in (np.int8, np.int16):  # integer inference (quantized modules, fixed point)
+        q = rng.integers(-100, 100, (2, 4, 6, 6)).astype(dt)
+        integer.conv2d(q, np.ascontiguousarray(q[:, :, :3, :3]), padding=1)
+        integer.linear(q.reshape(2, -1), q.reshape(2, -1))
 
     # one step of a small CNN through the public API: the other kernels, with real op arguments
     x = tl.Tensor(rng.standard_normal((2, 1, 8, 8)).astype(np.float32))

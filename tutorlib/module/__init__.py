@@ -22,13 +22,17 @@ from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import Sequential
 from .conv import Conv2d
 from .dropout import Dropout
+from .elemwise import Elemwise
+from .fused import ConvBn2d, ConvBnRelu2d, ConvRelu2d, LinearRelu
 from .identity import Flatten, Identity
 from .linear import Linear
 from .module import Module
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .quant_dequant import DequantStub, QuantStub
 
 __all__ = [
-    "GELU", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout",
-    "Flatten", "Identity", "LeakyReLU", "Linear", "MaxPool2d", "Module", "ReLU", "Sequential",
+    "GELU", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvBn2d",
+    "ConvBnRelu2d", "ConvRelu2d", "DequantStub", "Dropout", "Elemwise", "Flatten", "Identity",
+    "LeakyReLU", "Linear", "LinearRelu", "MaxPool2d", "Module", "QuantStub", "ReLU", "Sequential",
     "SiLU", "Sigmoid", "Softmax", "init",
 ]

@@ -8,6 +8,7 @@ Tensor([-0.1  2. ], device=cpu0)
 """
 from __future__ import annotations
 
+from .. import _validate as check
 from ..functional.nn import gelu, leaky_relu, relu, sigmoid, silu, softmax
 from .module import Module
 
@@ -31,7 +32,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01, name: str | None = None):
         super().__init__(name)
-        self.negative_slope = negative_slope
+        self.negative_slope = check.real("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x):
         return leaky_relu(x, self.negative_slope)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as check
 from ..functional.nn import batch_norm
 from ..tensor import Parameter, Tensor
 from .module import Module
@@ -29,9 +30,10 @@ class _BatchNorm(Module):
                  affine: bool = True, track_running_stats: bool = True, freeze: bool = False,
                  name: str | None = None):
         super().__init__(name)
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
+        op = type(self).__name__
+        self.num_features = check.positive_int(op, "num_features", num_features)
+        self.eps = check.real(op, "eps", eps, low=0.0, low_open=True)
+        self.momentum = check.real(op, "momentum", momentum, low=0.0, high=1.0)
         self.affine = affine
         self.track_running_stats = track_running_stats
         self.freeze = freeze

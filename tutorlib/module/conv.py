@@ -14,14 +14,11 @@ import math
 
 import numpy as np
 
+from .. import _validate as check
 from ..functional.nn import conv2d, pad
 from ..tensor import Parameter
 from . import init
 from .module import Module
-
-
-def _pair(value) -> tuple:
-    return (value, value) if isinstance(value, int) else tuple(value)
 
 
 class Conv2d(Module):
@@ -34,6 +31,9 @@ class Conv2d(Module):
                  conv_mode: str = "cross_correlation", compute_mode: str = "default",
                  padding_mode: str = "zeros", name: str | None = None):
         super().__init__(name)
+        in_channels = check.positive_int("Conv2d", "in_channels", in_channels)
+        out_channels = check.positive_int("Conv2d", "out_channels", out_channels)
+        groups = check.positive_int("Conv2d", "groups", groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) "
                              f"must be divisible by groups ({groups})")
@@ -41,10 +41,10 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d: padding_mode must be zeros, reflect or replicate, got {padding_mode!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride)
-        self.padding = _pair(padding)
-        self.dilation = _pair(dilation)
+        self.kernel_size = check.int_pair("Conv2d", "kernel_size", kernel_size)
+        self.stride = check.int_pair("Conv2d", "stride", stride)
+        self.padding = check.int_pair("Conv2d", "padding", padding, low=0)
+        self.dilation = check.int_pair("Conv2d", "dilation", dilation)
         self.groups = groups
         self.conv_mode = conv_mode
         self.compute_mode = compute_mode

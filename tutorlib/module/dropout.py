@@ -9,6 +9,7 @@ Tensor([1. 1. 1.], device=cpu0)
 """
 from __future__ import annotations
 
+from .. import _validate as check
 from ..functional.nn import dropout
 from .module import Module
 
@@ -18,7 +19,8 @@ class Dropout(Module):
 
     def __init__(self, drop_prob: float = 0.0, name: str | None = None):
         super().__init__(name)
-        self.drop_prob = drop_prob
+        self.drop_prob = check.real("Dropout", "drop_prob", drop_prob, low=0.0, high=1.0,
+                                    high_open=True)
 
     def forward(self, x):
         return dropout(x, self.drop_prob, training=self.training)

@@ -13,6 +13,7 @@ Tensor([1.], device=cpu0)
 """
 from __future__ import annotations
 
+from .. import _validate as check
 from ..functional.tensor import copy, flatten
 from .module import Module
 
@@ -29,8 +30,8 @@ class Flatten(Module):
 
     def __init__(self, start_axis: int = 1, end_axis: int = -1, name: str | None = None):
         super().__init__(name)
-        self.start_axis = start_axis
-        self.end_axis = end_axis
+        self.start_axis = check.integer("Flatten", "start_axis", start_axis)
+        self.end_axis = check.integer("Flatten", "end_axis", end_axis)
 
     def forward(self, x):
         return flatten(x, self.start_axis, self.end_axis)

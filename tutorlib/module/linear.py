@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .. import _validate as check
 from ..functional.nn import linear
 from ..tensor import Parameter
 from . import init
@@ -26,8 +27,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  compute_mode: str = "default", name: str | None = None):
         super().__init__(name)
-        self.in_features = in_features
-        self.out_features = out_features
+        self.in_features = check.positive_int("Linear", "in_features", in_features)
+        self.out_features = check.positive_int("Linear", "out_features", out_features)
         self.compute_mode = compute_mode
         self.weight = Parameter(np.zeros((out_features, in_features), np.float32))
         self.bias = Parameter(np.zeros(out_features, np.float32)) if bias else None

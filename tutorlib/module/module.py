@@ -26,6 +26,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..device import Device
 from ..tensor import Parameter, Tensor
 
 
@@ -191,6 +192,18 @@ class Module:
     def eval(self) -> None:
         """Switch to evaluation mode: ``train(False)``."""
         self.train(False)
+
+    def to(self, device) -> Module:
+        """Move every parameter and buffer to ``device`` in place; returns the module.
+
+        >>> from tutorlib.module import Linear
+        >>> Linear(2, 1).to("cpu0").weight.device
+        cpu0
+        """
+        target = Device.parse(device)
+        for t in self.tensors():
+            t._device = target
+        return self
 
     # ---- state ----------------------------------------------------------------------------------
     def _export(self, key: str, tensor: Tensor) -> np.ndarray:

@@ -10,7 +10,8 @@ array([7.5], dtype=float32)
 """
 from __future__ import annotations
 
-from ..functional.nn import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .. import _validate as check
+from ..functional.nn import _pool_args, adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .module import Module
 
 
@@ -19,6 +20,7 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, name: str | None = None):
         super().__init__(name)
+        _pool_args("MaxPool2d", kernel_size, stride, padding)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -36,10 +38,12 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0,
                  mode: str = "average_count_exclude_padding", name: str | None = None):
         super().__init__(name)
+        _pool_args("AvgPool2d", kernel_size, stride, padding)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
-        self.mode = mode
+        self.mode = check.one_of("AvgPool2d", "mode", mode,
+                                 ("average", "average_count_exclude_padding"))
 
     def forward(self, x):
         return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.mode)
@@ -54,6 +58,7 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, oshp, name: str | None = None):
         super().__init__(name)
+        check.int_pair("AdaptiveAvgPool2d", "oshp", oshp)
         self.oshp = oshp
 
     def forward(self, x):

@@ -24,9 +24,9 @@ import re
 
 import numpy as np
 
-from ..autodiff import graph
+from ..autodiff import anomaly, graph
 from ..device import CPU
-from ..dtype import as_array, canonical
+from ..dtype import canonical
 from ..tensor import Tensor
 
 
@@ -55,13 +55,24 @@ class Op:
         return self.name
 
 
-def _constant(value) -> np.ndarray | int | float | bool:
+def _constant(value, what: str) -> np.ndarray | int | float | bool:
     """Python scalars stay Python scalars (numpy then keeps the tensor's dtype); the rest become arrays."""
     if isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, np.ndarray):
-        return canonical(value)
-    return as_array(value)
+        return canonical(value, what)
+    return canonical(np.asarray(value), what)
+
+
+def _input_error(op: Op, arrays: list, error: Exception) -> Exception:
+    """The clear error for a Python number where the op needs an array, or a number too large for
+    the tensor's dtype (e.g. ``uint8_tensor + 300``); any other error is passed on unchanged."""
+    if isinstance(error, OverflowError):
+        return ValueError(f"{op.name}: {error}")
+    if any(type(a) is not np.ndarray for a in arrays):
+        kinds = ", ".join(type(a).__name__ if type(a) is not np.ndarray else "array" for a in arrays)
+        return TypeError(f"{op.name}: expected tensors, got ({kinds})")
+    return error
 
 
 def apply(op: Op, *inputs) -> Tensor:
@@ -84,12 +95,17 @@ def apply(op: Op, *inputs) -> Tensor:
             if x._node is not None or x._tracked:
                 tracked = True
         else:
-            arrays.append(_constant(x))
+            arrays.append(_constant(x, op.name))
     device = device or CPU
-    out = device.run(op, arrays)
+    try:
+        out = device.run(op, arrays)
+    except (AttributeError, OverflowError) as e:     # costs nothing unless raised
+        raise _input_error(op, arrays, e) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    out = canonical(out)
+    out = canonical(out, op.name)
+    if anomaly.active:      # opt-in NaN/Inf check, see tutorlib.autodiff.detect_anomaly
+        anomaly.check_forward(op, arrays, out)
     result = Tensor._wrap(out, device)
     if tracked and graph.recording:
         graph.record(op, inputs, result)

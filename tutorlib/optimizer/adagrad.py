@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as check
 from .optimizer import Optimizer
 
 
@@ -21,13 +22,12 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr: float = 0.01, lr_decay: float = 0.0, eps: float = 1e-10,
                  weight_decay: float = 0.0):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if lr_decay < 0.0:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay})
+
+    def _check_group(self, group: dict) -> None:
+        for name in ("lr", "lr_decay", "weight_decay"):
+            check.real("Adagrad", name, group[name], low=0.0)
+        check.real("Adagrad", "eps", group["eps"], low=0.0)
 
     def _create_state(self, param) -> dict:
         return {"square_avg": np.zeros_like(param._data), "step": 0}

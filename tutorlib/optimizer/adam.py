@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as check
 from .optimizer import Optimizer, required
 
 
@@ -23,13 +24,19 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = required, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
-        if lr is not required and lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"Invalid betas: {betas} (each must be in [0, 1))")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
+
+    def _check_group(self, group: dict) -> None:
+        op = type(self).__name__
+        check.real(op, "lr", group["lr"], low=0.0)
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"{op}: betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, b in enumerate(betas):
+            check.real(op, f"betas[{i}]", b, low=0.0, high=1.0, high_open=True)
+        group["betas"] = tuple(betas)
+        check.real(op, "eps", group["eps"], low=0.0)
+        check.real(op, "weight_decay", group["weight_decay"], low=0.0)
 
     def _create_state(self, param) -> dict:
         return {"exp_avg": np.zeros_like(param._data), "exp_avg_sq": np.zeros_like(param._data),

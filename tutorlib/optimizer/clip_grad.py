@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as check
 from ..tensor import Tensor
 
 
@@ -34,6 +35,9 @@ def clip_grad_norm(tensors, max_norm: float, ord: float = 2.0) -> Tensor:
 
     The total norm is the ``ord``-norm of all gradients taken together (``ord`` may be inf).
     """
+    check.real("clip_grad_norm", "max_norm", max_norm, low=0.0, low_open=True)
+    if ord != np.inf:
+        check.real("clip_grad_norm", "ord", ord, low=0.0, low_open=True)
     tensors = _with_grads(tensors)
     if not tensors:
         return Tensor(0.0)
@@ -52,5 +56,8 @@ def clip_grad_value(tensors, lower: float, upper: float) -> None:
     >>> clip_grad_value([w], -1.0, 1.0); w.grad
     Tensor([-1.   0.5], device=cpu0)
     """
+    lower = check.real("clip_grad_value", "lower", lower)
+    if check.real("clip_grad_value", "upper", upper) < lower:
+        raise ValueError(f"clip_grad_value: lower {lower} is above upper {upper}")
     for t in _with_grads(tensors):
         t.grad = Tensor._wrap(np.clip(t.grad._data, lower, upper).astype(t.grad.dtype), t.grad.device)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
+from .. import _validate as check
 from .optimizer import Optimizer
 
 
@@ -30,7 +31,7 @@ class LRScheduler:
             raise TypeError(f"optimizer argument given to the lr_scheduler should be an Optimizer, "
                             f"got {type(optimizer).__name__}")
         self.optimizer = optimizer
-        self.current_epoch = current_epoch
+        self.current_epoch = check.integer(type(self).__name__, "current_epoch", current_epoch, low=-1)
         for i, group in enumerate(optimizer.param_groups):
             if current_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
@@ -62,11 +63,11 @@ class MultiStepLR(LRScheduler):
     """lr = base_lr · gamma ** (number of milestones ≤ epoch)."""
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, current_epoch: int = -1):
-        milestones = list(milestones)
+        milestones = [check.integer("MultiStepLR", "milestones", m) for m in milestones]
         if milestones != sorted(milestones):
-            raise ValueError(f"milestones should be increasing integers, got {milestones}")
+            raise ValueError(f"MultiStepLR: milestones should be increasing integers, got {milestones}")
         self.milestones = milestones
-        self.gamma = gamma
+        self.gamma = check.real("MultiStepLR", "gamma", gamma, low=0.0)
         super().__init__(optimizer, current_epoch)
 
     def get_lr(self) -> list:
@@ -87,10 +88,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, current_epoch: int = -1):
-        if step_size < 1:
-            raise ValueError(f"step_size must be a positive integer, got {step_size}")
-        self.step_size = step_size
-        self.gamma = gamma
+        self.step_size = check.positive_int("StepLR", "step_size", step_size)
+        self.gamma = check.real("StepLR", "gamma", gamma, low=0.0)
         super().__init__(optimizer, current_epoch)
 
     def get_lr(self) -> list:
@@ -110,10 +109,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, current_epoch: int = -1):
-        if T_max < 1:
-            raise ValueError(f"T_max must be a positive integer, got {T_max}")
-        self.T_max = T_max
-        self.eta_min = eta_min
+        self.T_max = check.positive_int("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = check.real("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
         super().__init__(optimizer, current_epoch)
 
     def get_lr(self) -> list:

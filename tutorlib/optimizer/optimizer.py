@@ -1,7 +1,8 @@
 """``Optimizer``: the base class holding parameter groups and per-parameter state.
 
-Subclasses implement ``_create_state(param)`` (the state arrays a parameter starts with) and
-``_update(group)`` (one step for every parameter of a group that has a gradient).
+Subclasses implement ``_create_state(param)`` (the state arrays a parameter starts with),
+``_update(group)`` (one step for every parameter of a group that has a gradient) and
+``_check_group(group)`` (refuse bad hyperparameters, in the constructor or ``add_param_group``).
 
 Implementation rules, kept by every optimizer here: gradients are never modified in place
 (arrays may be shared), each update assigns a **new** array to ``p._data`` (so earlier
@@ -57,12 +58,16 @@ class Optimizer:
                 raise ValueError(f"parameter group didn't specify a value of required optimization "
                                  f"parameter {name}")
             group.setdefault(name, default)
+        self._check_group(group)
         taken = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in taken for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
         for p in params:
             self._state[id(p)] = self._create_state(p)
+
+    def _check_group(self, group: dict) -> None:
+        """Raise ValueError/TypeError naming the optimizer and option if one is out of range."""
 
     def _create_state(self, param: Parameter) -> dict:
         return {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as check
 from .optimizer import Optimizer, required
 
 
@@ -22,16 +23,15 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float = required, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0):
-        if lr is not required and lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if nesterov and momentum <= 0:
-            raise ValueError("Nesterov momentum requires a momentum > 0")
         super().__init__(params, {"lr": lr, "momentum": momentum, "nesterov": nesterov,
                                       "weight_decay": weight_decay})
+
+    def _check_group(self, group: dict) -> None:
+        check.real("SGD", "lr", group["lr"], low=0.0)
+        check.real("SGD", "momentum", group["momentum"], low=0.0)
+        check.real("SGD", "weight_decay", group["weight_decay"], low=0.0)
+        if group["nesterov"] and group["momentum"] <= 0:
+            raise ValueError("SGD: Nesterov momentum requires a momentum > 0")
 
     def _update(self, group: dict) -> None:
         lr = np.float32(group["lr"])

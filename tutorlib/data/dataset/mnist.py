@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -14,11 +15,15 @@ from .meta import SupervisedDataset
 from .storage import dataset_folder, fetch_or_explain, missing_files, missing_message
 
 
-def read_idx(path: str) -> np.ndarray:
+def read_idx(path: str, shape: tuple | None = None, max_items: int | None = None) -> np.ndarray:
     """The array stored in an IDX file (gzipped or not), checked against its header.
 
     IDX: 2 zero bytes, a type byte (0x08 = uint8), the number of dimensions, each dimension as a
     big-endian uint32, then the values. A truncated or damaged file raises ``CorruptFileError``.
+    ``shape`` is the expected shape (``None`` for any size, e.g. ``(None, 28, 28)``) and
+    ``max_items`` a bound on the first dimension; both are checked on the header, *before* the
+    values are decompressed, and no more bytes than the header announces (plus one) are ever
+    decompressed, so a gzip bomb cannot fill the memory.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte.gz")
@@ -27,24 +32,37 @@ def read_idx(path: str) -> np.ndarray:
     >>> read_idx(path)
     array([7, 2, 1], dtype=uint8)
     """
+    again = "; delete it and download or copy it again"
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-        if path.endswith(".gz"):
-            raw = gzip.decompress(raw)
+        with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[:3] != b"\x00\x00\x08":
+                raise CorruptFileError(f"{path} is not a uint8 IDX file{again}")
+            ndim = head[3]
+            if ndim > (4 if shape is None else len(shape)) or ndim < 1:
+                expected = "1 to 4" if shape is None else str(len(shape))
+                raise CorruptFileError(f"{path}: its header declares {ndim} dimensions, expected "
+                                       f"{expected}{again}")
+            raw_dims = f.read(4 * ndim)
+            if len(raw_dims) < 4 * ndim:
+                raise CorruptFileError(f"{path} is truncated inside its header{again}")
+            dims = struct.unpack(f">{ndim}I", raw_dims)
+            if shape is not None and any(e is not None and d != e for d, e in zip(dims, shape)):
+                want = "x".join("N" if e is None else str(e) for e in shape)
+                raise CorruptFileError(f"{path} holds an array of shape {dims}, expected "
+                                       f"{want}{again}")
+            if max_items is not None and dims[0] > max_items:
+                raise CorruptFileError(f"{path} declares {dims[0]} items, more than the "
+                                       f"{max_items} this dataset has{again}")
+            size = math.prod(dims)
+            body = f.read(size + 1)       # at most one byte more than the header promises
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise CorruptFileError(f"{path} is corrupt or truncated ({exc}); delete it and "
-                               "download or copy it again") from exc
-    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
-        raise CorruptFileError(f"{path} is not a uint8 IDX file")
-    ndim = raw[3]
-    offset = 4 + 4 * ndim
-    dims = struct.unpack(f">{ndim}I", raw[4:offset]) if len(raw) >= offset else None
-    if dims is None or len(raw) != offset + int(np.prod(dims)):
-        raise CorruptFileError(f"{path} is truncated: {len(raw)} bytes, its header promises "
-                               f"{offset + int(np.prod(dims or (0,)))}; delete it and download or "
-                               "copy it again")
-    return np.frombuffer(bytearray(raw), np.uint8, offset=offset).reshape(dims)
+        raise CorruptFileError(f"{path} is corrupt or truncated ({exc}){again}") from exc
+    if len(body) != size:
+        kind = "truncated" if len(body) < size else "longer than its header says"
+        raise CorruptFileError(f"{path} is {kind}: its header promises {size} values after the "
+                               f"{4 + 4 * ndim}-byte header{again}")
+    return np.frombuffer(bytearray(body), np.uint8).reshape(dims)
 
 
 class MNIST(SupervisedDataset):
@@ -94,10 +112,17 @@ class MNIST(SupervisedDataset):
         prefix = "train" if train else "t10k"
         names = [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
         self._fetch(names, list(mirrors or self.mirrors), download, timeout)
-        images, labels = (read_idx(os.path.join(self.root, n)) for n in names)
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        n = 60000 if train else 10000
+        images = read_idx(os.path.join(self.root, names[0]), (None, 28, 28), max_items=n)
+        labels = read_idx(os.path.join(self.root, names[1]), (None,), max_items=n)
+        if len(images) != len(labels):
             raise CorruptFileError(f"{self.root}: {names[0]} holds {images.shape} and {names[1]} "
                                    f"holds {labels.shape}; expected N images and N labels")
+        classes = len(self.class_names)
+        if labels.size and labels.max() >= classes:
+            raise CorruptFileError(f"{os.path.join(self.root, names[1])} holds label "
+                                   f"{labels.max()}, but {type(self).__name__} has {classes} "
+                                   f"classes (0..{classes - 1})")
         super().__init__(images[..., None], labels.astype(np.int32))
 
     def _fetch(self, names, mirrors, download, timeout):

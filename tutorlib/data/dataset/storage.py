@@ -44,10 +44,20 @@ def dataset_folder(root, name: str) -> str:
 def missing_files(folder: str, names) -> list:
     """Full paths of the files ``names`` (relative to ``folder``) that do not exist.
 
+    A directory where a file should be raises ``IsADirectoryError`` saying exactly that.
+
     >>> missing_files("/nonexistent", ["a.gz"])
     ['/nonexistent/a.gz']
+    >>> missing_files("/", ["tmp"])
+    Traceback (most recent call last):
+    ...
+    IsADirectoryError: /tmp is a directory, but a data file is expected there; remove or rename it
     """
     paths = [os.path.join(folder, name) for name in names]
+    for p in paths:
+        if os.path.isdir(p):
+            raise IsADirectoryError(f"{p} is a directory, but a data file is expected there; "
+                                    "remove or rename it")
     return [p for p in paths if not os.path.isfile(p)]
 
 
