@@ -7,8 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 
 # Offline machines (and CI) have a copy of the datasets next to the project, in ../shared/data
 # (or where SHARED_DATA_DIR points); `make data` lays it out in ./data and points TUTORLIB_DATA there.
-SHARED_DATA := $(firstword $(wildcard $(SHARED_DATA_DIR)/prepare.py ../shared/data/prepare.py \
-                                      /work/shared/data/prepare.py))
+SHARED_DATA := $(firstword $(wildcard $(SHARED_DATA_DIR)/prepare.py ../shared/data/prepare.py))
 ifneq ($(SHARED_DATA),)
 ifeq ($(strip $(TUTORLIB_DATA)),)
 TUTORLIB_DATA := $(CURDIR)/data
@@ -16,7 +15,7 @@ endif
 export TUTORLIB_DATA
 endif
 
-.PHONY: lab test setup data kernels book bench clean
+.PHONY: lab test test-1thread setup data kernels book bench targets clean
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 (>= 3.10) is required"; exit 1; }
@@ -51,12 +50,22 @@ test: setup
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	    tests tutorlib notebooks solutions
 
+# The lessons and solutions again, on one BLAS/OpenMP thread: another thread count (or CPU) changes
+# the last bits of every float sum, and the notebooks must pass anyway. CI runs this after `make test`.
+test-1thread: setup
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadscope --nbval \
+	    --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks solutions
+
 book: setup
 	$(PY) book/build.py
 
 bench: setup
 	$(PY) benchmarks/train_step.py
 	$(PY) benchmarks/dataloader.py
+
+# The chapters' targets for 5 seeds (runs the notebooks themselves; ~20 min): benchmarks/README.md.
+targets: setup
+	$(PY) benchmarks/targets.py
 
 clean:
 	rm -rf $(VENV) book/_build .pytest_cache .hypothesis
