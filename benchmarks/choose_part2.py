@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 import tutorlib as tl
-import tutorlib.data as data
+import tutorlib.data as data  # noqa: PLR0402 (the course's import style)
 import tutorlib.functional as F
 import tutorlib.module as M
 import tutorlib.optimizer as optim

@@ -70,7 +70,7 @@ def main(argv=None) -> int:
         for seed in args.seeds:
             try:
                 acc, seconds = run_notebook(ROOT / notebook, seed, args.timeout)
-            except Exception as exc:  # an assert in the notebook, a timeout: report, go on
+            except Exception as exc:  # noqa: BLE001 (an assert in the notebook, a timeout: report, go on)
                 lines = [ln for ln in str(exc).splitlines() if ln.startswith("assert")]
                 print(f"{chapter:8s} {seed:4d}   FAILED: {type(exc).__name__} in the cell with "
                       f"{lines[:3] if lines else str(exc).strip().splitlines()[-1][:200]}")

@@ -5,6 +5,7 @@ at least one ALTERNATIVE (another correct formulation) that it must pass.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -60,7 +61,7 @@ class ListMLP(M.Module):
 
     def __init__(self, sizes):
         super().__init__()
-        self.layers = [M.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:])]
+        self.layers = [M.Linear(i, o) for i, o in itertools.pairwise(sizes)]
 
     def forward(self, x):
         for layer in self.layers[:-1]:
@@ -72,7 +73,7 @@ class SequentialMLP(M.Module):
     def __init__(self, sizes):
         super().__init__()
         layers = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             if i:
                 layers.append(M.ReLU())
             layers.append(M.Linear(n_in, n_out))
@@ -88,7 +89,7 @@ class HandWrittenMLP(M.Module):
     def __init__(self, sizes):
         super().__init__()
         self.weights = [tl.Parameter(tl.random.normal(0, math.sqrt(1 / i), (i, o)))
-                        for i, o in zip(sizes[:-1], sizes[1:])]
+                        for i, o in itertools.pairwise(sizes)]
         self.biases = [tl.Parameter(F.zeros((o,))) for o in sizes[1:]]
 
     def forward(self, x):
@@ -134,7 +135,7 @@ class FirstAndLastOnly(M.Module):
 class NoBias(ListMLP):
     def __init__(self, sizes):
         M.Module.__init__(self)
-        self.layers = [M.Linear(i, o, bias=False) for i, o in zip(sizes[:-1], sizes[1:])]
+        self.layers = [M.Linear(i, o, bias=False) for i, o in itertools.pairwise(sizes)]
 
 
 class UnscaledInit(ListMLP):

@@ -23,6 +23,8 @@ False
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from tutorlib.grading import exercise
@@ -62,7 +64,7 @@ def _reference_forward(model, sizes, x):
     """The MLP's output computed from its own parameters, found by their shapes."""
     params = [np.asarray(p.numpy(), dtype=np.float64) for p in model.parameters()]
     out = x
-    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for k, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         weights = [p for p in params if p.shape in ((n_out, n_in), (n_in, n_out))]
         biases = [p for p in params if p.shape == (n_out,)]
         if len(weights) != 1 or len(biases) != 1:
@@ -91,7 +93,7 @@ def check_mlp(MLP, t):
         t.holds(isinstance(model, M.Module), f"MLP({sizes}) is an M.Module", got=type(model))
         params = list(model.parameters())
         shapes = sorted(tuple(p.shape) for p in params)
-        expected = sorted([(o, i) for i, o in zip(sizes[:-1], sizes[1:])] +
+        expected = sorted([(o, i) for i, o in itertools.pairwise(sizes)] +
                           [(o,) for o in sizes[1:]])
         t.close(len(params), len(expected), f"MLP({sizes}).parameters() yields one weight and "
                 "one bias per layer")
