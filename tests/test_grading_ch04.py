@@ -196,7 +196,7 @@ def test_init_mutant_fails(name):
 
 
 def test_init_experiment_outcomes_are_what_the_solution_says():
-    from tutorlib.grading.ch04 import init_experiment
+    from tutorlib.examples.init_experiment import init_experiment
     assert init_experiment("zeros") == {"first_loss": pytest.approx(np.log(10)),
                                         "W1_moves": False, "distinct": 1}
     assert init_experiment("constant")["distinct"] == 1

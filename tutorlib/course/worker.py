@@ -13,12 +13,16 @@ Requests (each a dict): ``{"op": "cell", "source", "timeout"}``, ``{"op": "get",
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sys
+import types
 from typing import Any
 
 from tutorlib.grading import wire
+
+MAX_GENERATED = 10_000  # items of a generator a call returns (model.parameters()) sent as a list
 
 
 class Timeout(BaseException):
@@ -63,6 +67,8 @@ class Worker:
             target = self.resolve({"$ref": request.get("ref")})
             if op == "call":
                 value = target(*request.get("args", ()), **request.get("kwargs", {}))
+                if isinstance(value, types.GeneratorType):  # model.parameters(): send the items
+                    value = list(itertools.islice(value, MAX_GENERATED))
             elif op == "getattr":
                 value = getattr(target, str(request["arg"]))
             else:

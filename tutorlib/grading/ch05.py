@@ -138,14 +138,14 @@ def _reference_lenet(model, in_channels, num_classes, size, x):
 def check_lenet(LeNet, t):
     import tutorlib as tl
     import tutorlib.functional as F
-    import tutorlib.module as M
     from tutorlib.autodiff import GradManager
 
     for in_channels, num_classes, size in ((3, 10, 32), (1, 10, 28), (3, 5, 40), (2, 4, 29)):
         tl.random.seed(0)
         model = LeNet(in_channels, num_classes, size)
         what = f"LeNet({in_channels}, {num_classes}, {size})"
-        t.holds(isinstance(model, M.Module), f"{what} is an M.Module", got=type(model))
+        t.holds(callable(getattr(model, "parameters", None)), f"{what} is a module (it has parameters())",
+                got=model)
         x = t.rng.normal(size=(3, in_channels, size, size)).astype(np.float32)
         got = model(tl.Tensor(x))
         t.close(tuple(got.shape), (3, num_classes), f"{what} maps a batch (3, {in_channels}, "
@@ -156,6 +156,8 @@ def check_lenet(LeNet, t):
                 "with a bias", got=sorted(tuple(p.shape) for p in model.parameters()))
         t.close(got.numpy(), reference, f"{what}(x) == conv-relu-maxpool twice, then "
                 "linear-relu, linear-relu, linear", rtol=1e-4, atol=1e-5)
+        if t.in_kernel(model):  # graded remotely: forward judged above, no graph to record
+            continue
         params = list(model.parameters())
         gm = GradManager().attach(params)
         with gm:

@@ -66,6 +66,13 @@ class Trial:
             raise CheckFailure(self.label(what), describe(expected), describe(got), problem)
         self.passed(what)
 
+    @staticmethod
+    def in_kernel(obj: Any) -> bool:
+        """True when ``obj`` is a student's object living in the sandboxed kernel (a handle of
+        ``tutorlib-course grade``): the check can call it and read its outputs, but cannot
+        record a graph through it, so gradient sub-checks run only in the notebook's check()."""
+        return getattr(obj, "__wire_ref__", None) is not None
+
     def holds(self, condition: Any, what: str, *, got: Any = None) -> None:
         """A property must hold, e.g. ``t.holds((y >= 0).all(), "relu(x) >= 0", got=y)``."""
         if not bool(np.all(condition)):
