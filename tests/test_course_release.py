@@ -48,7 +48,8 @@ def test_no_solutions_no_checks_no_references(bundle):
         assert "reference_square_loss" not in path.read_text(), path
     record = json.loads((bundle / "tutorlib/grading/recorded/ch01.json").read_text())
     assert [e["id"] for e in record["exercises"]] == [
-        "ch01.square_loss", "ch01.square_loss_grad", "ch01.pairwise_sq_dists", "ch01.fit_line"]
+        "ch01.square_loss", "ch01.square_loss_grad", "ch01.pairwise_sq_dists",
+        "ch01.largest_stable_lr"]
 
 
 def test_recorded_checks_judge_answers(bundle):
@@ -61,7 +62,7 @@ for cell in json.load(open({str(SOLUTION)!r}))["cells"]:
     source = "".join(cell["source"])
     if cell["cell_type"] == "code" and "check(" not in source:
         exec(source, namespace)
-for name in ["square_loss", "square_loss_grad", "pairwise_sq_dists", "fit_line"]:
+for name in ["square_loss", "square_loss_grad", "pairwise_sq_dists", "largest_stable_lr"]:
     print("@" + check("ch01." + name, namespace[name]).status)
 print("@" + repr(check("ch01.square_loss", lambda p, t: ((p - t) ** 2).sum())).replace("\\n", "\\n@"))
 def stub(p, t):
