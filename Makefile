@@ -44,16 +44,22 @@ lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) \
 	    --LabApp.app_settings_dir=$(CURDIR)/lab/settings $(LAB_ARGS) notebooks/ch00-quick-start.ipynb
 
+# nbval reads a cell's messages only after the cell has finished; a progress bar that redraws 10
+# times a second can overflow the kernel's message queue on a busy machine and drop the final
+# "idle" message (nbval then fails the cell after 5 s). TQDM_MININTERVAL slows the bars while
+# testing only.
+TEST_ENV := TQDM_MININTERVAL=5
+
 test: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n 2 --dist loadscope --nbval --nbval-current-env \
+	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	    tests tutorlib notebooks solutions
 
 # The lessons and solutions again, on one BLAS/OpenMP thread: another thread count (or CPU) changes
 # the last bits of every float sum, and the notebooks must pass anyway. CI runs this after `make test`.
 test-1thread: setup
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadscope --nbval \
+	$(TEST_ENV) OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadscope --nbval \
 	    --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks solutions
 
 book: setup
