@@ -210,7 +210,8 @@ class Trainer:
             if val["top1"] > self.best:
                 self.best = val["top1"]
                 serialization.save({"name": self.name, "epoch": self.epoch, "config": dict(self.config),
-                                    "val_top1": val["top1"], "model": self.model.state_dict()},
+                                    "val_top1": val["top1"], "model": self.model.state_dict(),
+                                    "history": list(self.history)},
                                    os.path.join(self.out, BEST))
             self.save()
             self.log(f"epoch {self.epoch}/{self.config['epochs']}  lr {lr:.4f}  "
