@@ -19,9 +19,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from tutorlib.data.download import atomic_write
 
 CSV_FIELDS = ["submission", "chapter", "exercise", "title", "points", "score", "result",
               "feedback"]
@@ -89,19 +89,10 @@ def write_json(path: Path, all_graded) -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``: a
-    reader sees the old file or the new one, never half of it."""
-    path = Path(path)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``text`` (UTF-8) next to ``path`` and rename it over ``path``: a reader sees the old
+    file or the new one, never half of it."""
+    with atomic_write(path) as f:
+        f.write(text.encode("utf-8"))
 
 
 def _cut(text: str, width: int) -> str:

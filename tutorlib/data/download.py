@@ -60,6 +60,8 @@ def atomic_write(path: str):
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

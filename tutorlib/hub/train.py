@@ -29,7 +29,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -39,6 +38,7 @@ from .. import optimizer as optim
 from .. import random as tl_random
 from .. import serialization
 from ..autodiff import GradManager
+from ..data.download import atomic_write
 from ..data.transform.base import apply_stacked
 from ..tensor import Tensor
 from . import hub
@@ -55,19 +55,9 @@ CHECKPOINT, BEST = "checkpoint.tl", "best.tl"
 
 
 def _write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file, fsync, rename)."""
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_write(path) as f:
+        f.write(text.encode("utf-8"))
 
 
 def _history_csv(history: list) -> str:
