@@ -12,7 +12,7 @@ import pytest
 
 from tutorlib.course.cli import main
 from tutorlib.course.execute import grade_notebook
-from tutorlib.course.notebooks import chapter_from_name, chapter_of, find_notebooks
+from tutorlib.course.notebooks import chapter_from_name, find_notebooks, notebook_chapter
 from tutorlib.grading.registry import CHECKS_PATH_ENV
 
 DEMO = Path(__file__).parent / "fixtures" / "grading_demo"
@@ -156,9 +156,9 @@ def test_unknown_chapter_exits_non_zero(tmp_path, capsys):
 def test_chapter_comes_from_the_file_name(tmp_path):
     import nbformat
     nb = nbformat.v4.new_notebook()
-    assert chapter_of(nb, "ch07-cnn.ipynb") == "ch07" == chapter_from_name("x/ch07-cnn.ipynb")
+    assert notebook_chapter(nb, "ch07-cnn.ipynb") == "ch07" == chapter_from_name("x/ch07-cnn.ipynb")
     nb.metadata["tutorlib"] = {"chapter": "ch02"}
-    assert chapter_of(nb, "ch07-cnn.ipynb") == "ch02"
+    assert notebook_chapter(nb, "ch07-cnn.ipynb") == "ch02"
     (tmp_path / "a" / ".ipynb_checkpoints").mkdir(parents=True)
     for name in ["a/x.ipynb", "a/.ipynb_checkpoints/x-checkpoint.ipynb", "b.ipynb"]:
         (tmp_path / name).write_text("{}")

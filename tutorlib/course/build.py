@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 from tutorlib.course.markers import MarkerError, is_solution_only, strip_code, strip_markdown
-from tutorlib.course.notebooks import chapter_of
+from tutorlib.course.notebooks import notebook_chapter
 
 _VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
 
@@ -41,7 +41,7 @@ def generate(solution: nbformat.NotebookNode, source: str) -> nbformat.NotebookN
     nb.cells = cells
     nb.metadata.pop("widgets", None)   # widget state of the executed solution (tqdm bars, sliders)
     meta = {"generated": True, "source": source}
-    chapter = chapter_of(solution, source)
+    chapter = notebook_chapter(solution, source)
     if chapter:
         meta["chapter"] = chapter
     nb.metadata["tutorlib"] = meta

@@ -8,7 +8,7 @@ import sys
 
 import nbformat
 
-from tutorlib.course.notebooks import chapter_of, find_notebooks
+from tutorlib.course.notebooks import find_notebooks, notebook_chapter
 from tutorlib.grading.registry import chapter_exercises
 from tutorlib.grading.result import CHECK_MIME
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     for path in paths:
         try:
             nb = nbformat.read(path, as_version=4)
-            exercises = chapter_exercises(chapter_of(nb, path) or "")
+            exercises = chapter_exercises(notebook_chapter(nb, path) or "")
         except Exception as error:  # unreadable notebook or unknown chapter
             print(f"{path}: cannot show progress: {error}")
             status = 1

@@ -37,6 +37,6 @@ def chapter_from_name(path: str | Path) -> str | None:
     return match.group(1) if match else None
 
 
-def chapter_of(nb: nbformat.NotebookNode, path: str | Path) -> str | None:
+def notebook_chapter(nb: nbformat.NotebookNode, path: str | Path) -> str | None:
     """The chapter id: ``metadata.tutorlib.chapter`` if present, else from the file name."""
     return nb.metadata.get("tutorlib", {}).get("chapter") or chapter_from_name(path)
