@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tutorlib.course.execute import grade_many
+from tutorlib.course.batch import grade_many
 from tutorlib.course.sandbox import bwrap_available
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -77,11 +77,27 @@ def choose_mode(requested: str | None) -> str:
     return "process"
 
 
-class Kernel:
-    """One running worker: ``request(dict, deadline)`` -> reply dict; ``kill()`` ends it all."""
+_RUNNING: set[Kernel] = set()   # the kernels of this process, for kill_kernels()
+_RUNNING_LOCK = threading.Lock()
 
-    def __init__(self, mode: str, scratch: Path, limits: Limits, hidden: list[Path] = ()):
-        self.mode, self.limits, self.scratch = mode, limits, scratch
+
+def kill_kernels(tag: str) -> int:
+    """Kill every running kernel of this process started with ``tag`` (an interrupted batch:
+    the threads grading them then see a dead kernel); returns how many."""
+    with _RUNNING_LOCK:
+        found = [k for k in _RUNNING if k.tag == tag]
+    for kernel in found:
+        kernel.kill()
+    return len(found)
+
+
+class Kernel:
+    """One running worker: ``request(dict, deadline)`` -> reply dict; ``kill()`` ends it all.
+    ``tag`` names the batch it belongs to (``kill_kernels``)."""
+
+    def __init__(self, mode: str, scratch: Path, limits: Limits, hidden: list[Path] = (),
+                 tag: str = ""):
+        self.mode, self.limits, self.scratch, self.tag = mode, limits, scratch, tag
         self.mark = secrets.token_hex(8)
         self.output = bytearray()
         self.dropped = 0
@@ -109,6 +125,8 @@ class Kernel:
                     self._init_pid = None
         threading.Thread(target=self._read_replies, daemon=True).start()
         threading.Thread(target=self._read_output, daemon=True).start()
+        with _RUNNING_LOCK:
+            _RUNNING.add(self)
 
     def _environment(self) -> dict[str, str]:
         home = HOME if self.mode == "bwrap" else str(self.scratch)
@@ -166,6 +184,8 @@ class Kernel:
 
     def kill(self) -> None:
         """Kill the kernel and every process it started; return once they are all gone."""
+        with _RUNNING_LOCK:
+            _RUNNING.discard(self)
         if self.mode == "bwrap":
             if self._init_pid:
                 _signal(self._init_pid, signal.SIGKILL)   # the namespace's init: all die with it
