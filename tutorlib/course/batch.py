@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tutorlib.course.execute import Graded, Settings, failed_record, grade_submission
-from tutorlib.course.sandbox import Limits, choose_mode, kill_kernels
+from tutorlib.course.sandbox import Limits, cancel_batch, choose_mode
 
 
 class LocalRunner:
@@ -47,7 +47,7 @@ class LocalRunner:
         return self.pool.submit(grade_submission, name, notebook, settings)
 
     def close(self, settings: Settings) -> None:
-        kill_kernels(settings.batch)   # the threads see their kernel die and return at once
+        cancel_batch(settings.batch)   # the threads see their kernel die and return at once
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -76,7 +76,7 @@ class DaskRunner:
         # Tasks already running finish on their workers (Dask cannot stop a running task);
         # their kernels are this batch's, so kill them there, then drop the connection.
         try:
-            self.client.run(kill_kernels, settings.batch)
+            self.client.run(cancel_batch, settings.batch)
         except Exception:  # a worker gone meanwhile: nothing of ours runs there
             pass
         self.client.close()

@@ -76,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
     report = Report([str(p) for p in paths], kept, args.json, args.csv)
     todo = [(str(p), p) for p in paths if str(p) not in kept]
     if kept:
-        print(f"resuming {args.resume}: {len(kept)} submissions kept, {len(todo)} to grade",
+        print(f"resuming {args.resume}: kept {len(kept)}, grading {len(todo)} (new or changed)",
               file=sys.stderr)
     interrupted = False
     try:
         runner = DaskRunner(args.scheduler) if args.scheduler else LocalRunner(args.jobs)
-    except (ImportError, OSError) as error:
+    except (ImportError, OSError, ValueError) as error:   # no Dask; no scheduler there
         print(f"error: {error}", file=sys.stderr)
         return 2
     records = run_batch(todo, settings, runner)

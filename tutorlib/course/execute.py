@@ -28,7 +28,7 @@ import nbformat
 
 from tutorlib.course.notebooks import chapter_from_name
 from tutorlib.course.remote import _MISSING, Session
-from tutorlib.course.sandbox import Kernel, KernelGone, Limits, choose_mode
+from tutorlib.course.sandbox import Kernel, KernelGone, Limits, default_mode
 from tutorlib.grading.compare import clean
 from tutorlib.grading.registry import Exercise, chapter_exercises, check_files
 from tutorlib.grading.result import FAILED, Result
@@ -153,7 +153,7 @@ def _grade(name: str, data: bytes, settings: Settings) -> Graded:
 
 
 def _execute(name: str, data: bytes, settings: Settings) -> Graded:
-    sandbox = settings.sandbox or choose_mode(None)
+    sandbox = settings.sandbox or default_mode()
     graded = Graded(name, sandbox=sandbox, sha256=hashlib.sha256(data).hexdigest(),
                     host=socket.gethostname())
     try:

@@ -17,6 +17,7 @@ size), and the kernel's output is read continuously but only ``Limits.output`` b
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -77,23 +78,32 @@ def choose_mode(requested: str | None) -> str:
     return "process"
 
 
-_RUNNING: set[Kernel] = set()   # the kernels of this process, for kill_kernels()
+_RUNNING: set[Kernel] = set()   # the kernels of this process, for cancel_batch()
+_CANCELLED: set[str] = set()     # tags of cancelled batches
 _RUNNING_LOCK = threading.Lock()
 
 
-def kill_kernels(tag: str) -> int:
+def cancel_batch(tag: str) -> int:
     """Kill every running kernel of this process started with ``tag`` (an interrupted batch:
-    the threads grading them then see a dead kernel); returns how many."""
+    the threads grading them then see a dead kernel), and every one started with it from now
+    on; returns how many were running."""
     with _RUNNING_LOCK:
+        _CANCELLED.add(tag)
         found = [k for k in _RUNNING if k.tag == tag]
     for kernel in found:
         kernel.kill()
     return len(found)
 
 
+@functools.cache
+def default_mode() -> str:
+    """``choose_mode(None)`` once per process (a Dask worker warns once, not per submission)."""
+    return choose_mode(None)
+
+
 class Kernel:
     """One running worker: ``request(dict, deadline)`` -> reply dict; ``kill()`` ends it all.
-    ``tag`` names the batch it belongs to (``kill_kernels``)."""
+    ``tag`` names the batch it belongs to (``cancel_batch``)."""
 
     def __init__(self, mode: str, scratch: Path, limits: Limits, hidden: list[Path] = (),
                  tag: str = ""):
@@ -126,7 +136,11 @@ class Kernel:
         threading.Thread(target=self._read_replies, daemon=True).start()
         threading.Thread(target=self._read_output, daemon=True).start()
         with _RUNNING_LOCK:
-            _RUNNING.add(self)
+            cancelled = tag in _CANCELLED
+            if not cancelled:
+                _RUNNING.add(self)
+        if cancelled:
+            self.kill()
 
     def _environment(self) -> dict[str, str]:
         home = HOME if self.mode == "bwrap" else str(self.scratch)
