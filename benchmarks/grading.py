@@ -28,6 +28,7 @@ record, pickled as Dask sends them). Writes benchmarks/results/grading_throughpu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pickle
@@ -114,9 +115,16 @@ def submissions(folder: Path, count: int) -> list[tuple[str, Path]]:
 
 
 def timed_batch(items, settings: Settings, runner) -> tuple[float, dict[str, dict]]:
+    """Seconds to grade ``items`` with ``runner``, and the records."""
+    settings = dataclasses.replace(settings, batch=secrets.token_hex(8))   # a batch of its own
     start = time.perf_counter()
     records = {r["submission"]: r for r in run_batch(items, settings, runner)}
-    return time.perf_counter() - start, records
+    seconds = time.perf_counter() - start
+    broken = [n for r in records.values() for n in r["notes"]
+              if any(w in n for w in ("kernel died", "grading error", "time limit"))]
+    if broken or len(records) != len(items):
+        sys.exit(f"a run did not grade every submission cleanly: {broken[:3]}")
+    return seconds, records
 
 
 def noop(x):

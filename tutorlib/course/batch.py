@@ -46,8 +46,11 @@ class LocalRunner:
     def submit(self, name: str, notebook: bytes, settings: Settings):
         return self.pool.submit(grade_submission, name, notebook, settings)
 
-    def close(self, settings: Settings) -> None:
-        cancel_batch(settings.batch)   # the threads see their kernel die and return at once
+    def cancel(self, settings: Settings) -> None:
+        """Stop the batch: kill its kernels, so that their threads return at once."""
+        cancel_batch(settings.batch)
+
+    def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -72,20 +75,23 @@ class DaskRunner:
         return self.client.submit(grade_submission, name, notebook, settings, key=key,
                                   pure=False)
 
-    def close(self, settings: Settings) -> None:
-        # Tasks already running finish on their workers (Dask cannot stop a running task);
-        # their kernels are this batch's, so kill them there, then drop the connection.
+    def cancel(self, settings: Settings) -> None:
+        """Stop the batch: Dask cannot stop a task that is running, but killing its kernel
+        (on whichever worker runs it) makes it return at once."""
         try:
             self.client.run(cancel_batch, settings.batch)
         except Exception:  # a worker gone meanwhile: nothing of ours runs there
             pass
+
+    def close(self) -> None:
         self.client.close()
 
 
 def run_batch(items: list[tuple[str, Path]], settings: Settings, runner) -> Iterator[dict]:
     """Grade ``items`` (``(name, path)`` pairs) with ``runner`` and yield each record as it
     finishes, in whatever order. A task that raised (on every worker it was tried on) yields a
-    ``grading error`` record. The runner is closed when the generator is, even early."""
+    ``grading error`` record. The runner is closed when the generator is; closed early, it
+    cancels the batch first (``settings.batch`` names it: use a fresh one for each batch)."""
     done: queue.Queue = queue.Queue()
     pending: dict = {}
     todo = iter(items)
@@ -126,9 +132,11 @@ def run_batch(items: list[tuple[str, Path]], settings: Settings, runner) -> Iter
             yield record
             feed()
     finally:
-        for future in pending:
-            future.cancel()
-        runner.close(settings)
+        if pending:   # closed early (Ctrl-C): stop what is left of this batch
+            for future in pending:
+                future.cancel()
+            runner.cancel(settings)
+        runner.close()
 
 
 def grade_many(paths: list[Path], *, timeout: float, time_limit: float, jobs: int = 1,
