@@ -5,6 +5,7 @@ killed mid-task has its submission graded again elsewhere, reported exactly once
 valid partial report, and ``--resume`` grades only what it lacks or what changed since.
 """
 
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -21,6 +22,8 @@ import pytest
 from test_course_grade import DEMO, SUBMISSIONS, processes_in
 
 from tutorlib.course.batch import DaskRunner, LocalRunner, run_batch
+from tutorlib.course.cli import main
+from tutorlib.course.cmd_grade import resumable
 from tutorlib.course.execute import Settings
 from tutorlib.grading.registry import CHECKS_PATH_ENV
 
@@ -226,3 +229,34 @@ def test_ctrl_c_leaves_a_valid_report_and_resume_grades_the_rest(tmp_path):
     assert [r["submission"] for r in final] == [str(p) for p in paths]
     assert final[0] == partial[0]                           # alice kept as she was
     assert [r["score"] for r in final] == [10, 4, 8, 4]
+
+
+class LostEverywhere(LocalRunner):
+    """A runner whose every task fails, as one that killed every worker it was tried on."""
+
+    def submit(self, name, notebook, settings):
+        future = concurrent.futures.Future()
+        future.set_exception(RuntimeError("Attempted to run task on 3 workers, all died"))
+        return future
+
+
+def test_a_task_lost_everywhere_is_reported_once_and_graded_again_on_resume(tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.setenv(CHECKS_PATH_ENV, str(DEMO))
+    (path,) = copies(tmp_path, {"erin": "correct"})
+    settings = Settings(chapter="demo", batch=secrets.token_hex(8))
+    (record,) = run_batch([(str(path), path)], settings, LostEverywhere())
+    note = "grading error: RuntimeError: Attempted to run task on 3 workers, all died"
+    assert record["notes"] == [note] and record["score"] == 0
+    assert {r["message"] for r in record["results"]} == {note}
+    assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps([record]))
+    assert resumable(report, [path], "demo") == {}     # not kept: graded again
+
+
+def test_scheduler_without_dask_installed_says_what_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)   # as where the extra is missing
+    (path,) = copies(tmp_path, {"frank": "correct"})
+    assert main(["grade", str(path), "--chapter", "demo", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "pip install 'tutorlib[grading]'" in capsys.readouterr().err
