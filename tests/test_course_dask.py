@@ -23,8 +23,8 @@ from test_course_grade import DEMO, SUBMISSIONS, processes_in
 
 from tutorlib.course.batch import DaskRunner, LocalRunner, run_batch
 from tutorlib.course.cli import main
-from tutorlib.course.cmd_grade import resumable
-from tutorlib.course.execute import Settings
+from tutorlib.course.cmd_grade import Report, resumable
+from tutorlib.course.execute import Graded, Settings
 from tutorlib.grading.registry import CHECKS_PATH_ENV
 
 if os.environ.get("CI") == "true":
@@ -181,6 +181,30 @@ def test_a_worker_killed_mid_task_costs_a_retry_not_a_submission(cluster, tmp_pa
     assert processes_in(cluster.folder / "tmp") == []
 
 
+def test_ctrl_c_on_the_cluster_stops_the_batch_on_the_workers(cluster, tmp_path):
+    """Dask cannot stop a running task; the grader kills the task's kernel on its worker, so
+    the task returns at once and the worker is free for the next batch."""
+    slow = sleeper(tmp_path, 90)
+    report = tmp_path / "report.json"
+    grader = grade_cli(str(SUBMISSIONS / "correct.ipynb"), str(slow), "--timeout", "120",
+                       "--time-limit", "150", "--scheduler", cluster.address,
+                       "--json", str(report))
+    try:
+        key = f"grade-{hashlib.sha256(slow.read_bytes()).hexdigest()[:16]}"
+        wait_for(lambda: cluster.worker_running(key), 60, "the sleeper to start")
+        wait_for(lambda: report.exists(), 60, "the first record in the report")
+        grader.send_signal(signal.SIGINT)
+        out, err = grader.communicate(timeout=30)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+    assert grader.returncode == 130, err
+    assert [r["submission"] for r in json.loads(report.read_text())] == [
+        str(SUBMISSIONS / "correct.ipynb")]
+    wait_for(lambda: processes_in(cluster.folder / "tmp") == [], 20, "the sleeper's kernel to die")
+    wait_for(lambda: not any(cluster.client.processing().values()), 20, "the workers to be free")
+
+
 def copies(folder: Path, names: dict[str, str]) -> list[Path]:
     """Submissions ``{new name: fixture}`` copied into ``folder``."""
     paths = []
@@ -198,8 +222,10 @@ def test_ctrl_c_leaves_a_valid_report_and_resume_grades_the_rest(tmp_path):
                               "dave": "partial"})
     report = tmp_path / "report.json"
     env = dict(os.environ, **{CHECKS_PATH_ENV: str(DEMO), "TMPDIR": str(tmp_path / "tmp")})
-    args = [*map(str, paths), "--timeout", "5", "--time-limit", "25", "--jobs", "2"]
-    grader = grade_cli(*args, "--json", str(report), env=env)
+    args = [*map(str, paths), "--jobs", "2"]
+    # carol's endless loop would run 60 s before its cell is interrupted
+    grader = grade_cli(*args, "--timeout", "60", "--time-limit", "90", "--json", str(report),
+                       env=env)
     try:
         def graded_so_far():
             try:
@@ -208,11 +234,13 @@ def test_ctrl_c_leaves_a_valid_report_and_resume_grades_the_rest(tmp_path):
                 return False
         wait_for(graded_so_far, 90, "two submissions in the report")
         grader.send_signal(signal.SIGINT)
-        out, err = grader.communicate(timeout=30)
+        interrupted = time.monotonic()
+        out, err = grader.communicate(timeout=60)
     finally:
         if grader.poll() is None:
             grader.kill()
     assert grader.returncode == 130, err
+    assert time.monotonic() - interrupted < 15   # carol's kernel was killed, not waited for
     assert "interrupted:" in err and f"--resume {report}" in err
     partial = json.loads(report.read_text())            # a complete, valid JSON file
     names = [r["submission"] for r in partial]
@@ -220,7 +248,8 @@ def test_ctrl_c_leaves_a_valid_report_and_resume_grades_the_rest(tmp_path):
     assert processes_in(tmp_path / "tmp") == [] and list((tmp_path / "tmp").iterdir()) == []
 
     shutil.copy(SUBMISSIONS / "partial.ipynb", paths[1])   # bob hands in again: graded again
-    resumed = grade_cli(*args, "--resume", str(report), env=env)
+    resumed = grade_cli(*args, "--timeout", "5", "--time-limit", "25", "--resume", str(report),
+                        env=env)
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     kept = [name for name in names if name != str(paths[1])]   # dave may have made it too
@@ -260,3 +289,20 @@ def test_scheduler_without_dask_installed_says_what_to_install(tmp_path, monkeyp
     (path,) = copies(tmp_path, {"frank": "correct"})
     assert main(["grade", str(path), "--chapter", "demo", "--scheduler", "tcp://127.0.0.1:1"]) == 2
     assert "pip install 'tutorlib[grading]'" in capsys.readouterr().err
+
+
+def test_a_record_reaches_the_report_soon_even_when_no_other_follows(tmp_path):
+    """Writes are at most every `every` s; one that comes sooner is written when time is up,
+    and ``close`` writes at once and leaves no timer behind."""
+    path = tmp_path / "report.json"
+    report = Report(["a.ipynb", "b.ipynb"], {}, path, None, every=2.0)
+    report.add(Graded("a.ipynb", "demo").to_record())   # too soon after the start: waits
+    assert not path.exists()
+    wait_for(lambda: path.exists(), 10, "the timer's write")
+    assert [r["submission"] for r in json.loads(path.read_text())] == ["a.ipynb"]
+    report.add(Graded("b.ipynb", "demo").to_record())   # too soon again: a timer is set
+    report.close()
+    assert [r["submission"] for r in json.loads(path.read_text())] == ["a.ipynb", "b.ipynb"]
+    written = path.stat().st_mtime_ns
+    time.sleep(2.5)
+    assert path.stat().st_mtime_ns == written   # the timer was cancelled

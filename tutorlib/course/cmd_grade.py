@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         interrupted = True
     finally:
         records.close()   # cancels what is left and kills this batch's kernels
-        report.write()
+        report.close()
     graded = report.graded()
     # Every kernel of every graded submission is gone: nothing of theirs can change the reports.
     for g in graded:
@@ -140,24 +141,48 @@ def resumable(report: Path, paths: list[Path], chapter: str | None) -> dict[str,
 
 class Report:
     """The reports of a batch, rewritten (atomically) as records arrive: at most every
-    ``every`` seconds while grading, and once at the end or on Ctrl-C. So a report is always
-    a valid file holding the submissions graded so far, in the order of the command line."""
+    ``every`` seconds while grading (a record that comes sooner is written by a timer when the
+    time is up), and once more at the end or on Ctrl-C (``close``). So a report is always a
+    valid file holding the submissions graded so far, in the order of the command line."""
 
     def __init__(self, order: list[str], kept: dict[str, dict], json_path: Path | None,
                  csv_path: Path | None, every: float = 2.0):
         self.order, self.records = order, dict(kept)
         self.json_path, self.csv_path, self.every = json_path, csv_path, every
         self.written = time.monotonic()
+        self.lock = threading.Lock()
+        self.timer: threading.Timer | None = None
+        self.closed = False
 
     def add(self, record: dict) -> None:
-        self.records[record["submission"]] = record
-        if time.monotonic() - self.written >= self.every:
-            self.write()
+        with self.lock:
+            self.records[record["submission"]] = record
+            due = self.written + self.every - time.monotonic()
+            if due <= 0:
+                self._write()
+            elif self.timer is None:
+                self.timer = threading.Timer(due, self._on_time)
+                self.timer.daemon = True
+                self.timer.start()
 
     def graded(self) -> list[Graded]:
         return [Graded.from_record(self.records[n]) for n in self.order if n in self.records]
 
-    def write(self) -> None:
+    def close(self) -> None:
+        """The last write; no timer writes after it."""
+        with self.lock:
+            self.closed = True
+            if self.timer is not None:
+                self.timer.cancel()
+            self._write()
+
+    def _on_time(self) -> None:
+        with self.lock:
+            self.timer = None
+            if not self.closed:
+                self._write()
+
+    def _write(self) -> None:
         graded = self.graded()
         if self.json_path:
             write_json(self.json_path, graded)
