@@ -119,10 +119,11 @@ def cluster(tmp_path_factory):
         started.stop()
 
 
-def grade_cli(*args, env=None, **popen):
+def grade_cli(*args, env=None):
+    """``tutorlib-course grade --chapter demo ARGS`` started (not waited for)."""
     command = [sys.executable, "-m", "tutorlib.course", "grade", "--chapter", "demo", *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env or dict(os.environ, **{CHECKS_PATH_ENV: str(DEMO)}), **popen)
+                            env=env or dict(os.environ, **{CHECKS_PATH_ENV: str(DEMO)}))
 
 
 def without_timings(record: dict) -> dict:
