@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 (>= 3.10) is required"; exit 1; }
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,grading]'
 	touch $(STAMP)
 
 data: $(STAMP)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tutorlib.course.batch import grade_many
 from tutorlib.course.cmd_validate import problems
-from tutorlib.course.execute import Graded, grade_many
+from tutorlib.course.execute import Graded
 from tutorlib.grading.registry import CHECKS_PATH_ENV
 from tutorlib.grading.result import Result
 

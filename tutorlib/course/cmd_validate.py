@@ -7,8 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tutorlib.course.batch import grade_many
 from tutorlib.course.cmd_grade import add_execution_options, limits
-from tutorlib.course.execute import Graded, grade_many
+from tutorlib.course.execute import Graded
 from tutorlib.course.notebooks import find_notebooks
 from tutorlib.course.sandbox import choose_mode
 

@@ -9,17 +9,18 @@ names and runs the exercise's check *here*, in the grader, with a secret seed dr
 this run: the student's functions are ``Remote`` proxies that run in the kernel on the inputs
 the check sends (``tutorlib.course.remote``). Ids, titles and points come from the checks
 only. A kernel that dies, loops past the hard ``time_limit`` or breaks the protocol fails the
-exercises left with the reason; then the kernel and every process it started are killed before
-the next step, and reports are written only after every submission's processes are gone.
+exercises left with the reason; then the kernel and every process it started are killed, and
+only then is the submission's record (``grade_submission``) handed back to be reported.
+Batches of submissions (threads here, or a Dask cluster) are ``tutorlib.course.batch``.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 import shutil
+import socket
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import nbformat
 
 from tutorlib.course.notebooks import chapter_from_name
 from tutorlib.course.remote import _MISSING, Session
-from tutorlib.course.sandbox import Kernel, KernelGone, Limits, choose_mode
+from tutorlib.course.sandbox import Kernel, KernelGone, Limits, default_mode
 from tutorlib.grading.compare import clean
 from tutorlib.grading.registry import Exercise, chapter_exercises, check_files
 from tutorlib.grading.result import FAILED, Result
@@ -48,6 +49,9 @@ class Graded:
     errors: list[str] = field(default_factory=list)
     sandbox: str = "bwrap"
     output: str = ""
+    sha256: str = ""       # of the notebook's bytes: what --resume compares
+    seconds: float = 0.0   # wall-clock time spent grading it
+    host: str = ""         # the machine that ran the kernel
 
     @property
     def score(self) -> int:
@@ -59,22 +63,53 @@ class Graded:
         """Points available."""
         return sum(r.points for r in self.results)
 
+    def to_record(self) -> dict:
+        """The JSON report's entry (plain data; ``from_record`` reverses it)."""
+        return {"submission": self.path, "chapter": self.chapter, "score": self.score,
+                "points": self.points, "sandbox": self.sandbox,
+                "unsandboxed": self.sandbox != "bwrap", "errors": self.errors,
+                "notes": self.notes,
+                "results": [r.to_dict() | {"score": r.score} for r in self.results],
+                "output": self.output, "sha256": self.sha256, "seconds": self.seconds,
+                "host": self.host}
 
-def grade_many(paths: list[Path], *, timeout: float, time_limit: float, jobs: int = 1,
-               chapter: str | None = None, sandbox: str | None = None,
-               limits: Limits | None = None, fresh_seed: bool = True, trust_metadata: bool = False) -> list[Graded]:
-    """``grade_notebook`` for every path, ``jobs`` at a time (each with its own kernel). Returns
-    once every kernel and every process it started is gone. ``fresh_seed`` draws a secret seed
-    for this run's inputs; without it the checks use their fixed seeds (as in the notebook).
-    ``trust_metadata`` lets ``metadata.tutorlib.chapter`` name the chapter (``validate``)."""
-    seed = secrets.randbits(63) if fresh_seed else None
-    sandbox = sandbox or choose_mode(None)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(
-            lambda p: grade_notebook(p, timeout=timeout, time_limit=time_limit, chapter=chapter,
-                                     sandbox=sandbox, limits=limits, seed=seed,
-                                     trust_metadata=trust_metadata),
-            paths))
+    @classmethod
+    def from_record(cls, record: dict) -> Graded:
+        """A ``Graded`` from its report entry (``score``/``points`` are recomputed)."""
+        results = [Result.from_dict({k: v for k, v in r.items() if k != "score"})
+                   for r in record["results"]]
+        return cls(record["submission"], record["chapter"], results, list(record["notes"]),
+                   list(record["errors"]), record["sandbox"], record.get("output", ""),
+                   record.get("sha256", ""), record.get("seconds", 0.0), record.get("host", ""))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to grade a submission: the same for every submission of a batch, and small enough to
+    travel with each task. ``sandbox=None`` picks bwrap where it works on the machine that runs
+    the kernel (else ``process``, marked unsandboxed); ``seed=None`` uses the checks' fixed
+    seeds (``validate``), an int is the batch's secret seed."""
+
+    timeout: float = 120
+    time_limit: float = 1200
+    chapter: str | None = None
+    sandbox: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    seed: int | None = None
+    trust_metadata: bool = False
+    batch: str = ""   # tags the kernels of one batch, so an interrupted batch kills only its own
+
+
+def grade_submission(name: str, notebook: bytes, settings: Settings) -> dict:
+    """Grade one submission and return its record (one entry of the JSON report).
+
+    This is the unit of work of every batch: ``--jobs N`` runs it in N threads here, and
+    ``--scheduler`` runs it as one Dask task per submission on the workers. ``notebook`` is the
+    file's bytes (so it can travel to another machine) and ``name`` the submission's path as
+    the instructor gave it (the chapter comes from its file name). Every process the kernel
+    started is gone when it returns.
+    """
+    return _grade(name, notebook, settings).to_record()
 
 
 def grade_notebook(path: Path, *, timeout: float, time_limit: float, chapter: str | None = None,
@@ -85,15 +120,49 @@ def grade_notebook(path: Path, *, timeout: float, time_limit: float, chapter: st
     its chapter: the ``chapter`` given, else the one of a ``chNN-`` file name (else, with
     ``trust_metadata``, the notebook's ``metadata.tutorlib.chapter``). A metadata chapter that
     differs is an error."""
-    path, limits, sandbox = Path(path), limits or Limits(), sandbox or choose_mode(None)
-    graded = Graded(str(path), sandbox=sandbox)
+    settings = Settings(timeout=timeout, time_limit=time_limit, chapter=chapter,
+                        sandbox=sandbox, limits=limits or Limits(), seed=seed,
+                        trust_metadata=trust_metadata)
+    return _grade(str(path), Path(path).read_bytes(), settings)
+
+
+def failed_record(name: str, notebook: bytes, settings: Settings, note: str) -> dict:
+    """The record of a submission the grader itself could not grade (a task that failed on
+    every worker it was tried on): every exercise failed with ``note``, which starts with
+    ``grading error`` so the command exits 1 and ``--resume`` grades it again."""
+    graded = Graded(name, chapter=_chapter(name, None, settings),
+                    sha256=hashlib.sha256(notebook).hexdigest(), notes=[note],
+                    sandbox=settings.sandbox or "bwrap")
     try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as error:  # not JSON, not a notebook
+        graded.results = [missing(ex, note) for ex in chapter_exercises(graded.chapter or "")]
+    except (LookupError, ImportError):
+        pass
+    return graded.to_record()
+
+
+def _chapter(name: str, claimed, settings: Settings) -> str | None:
+    return (settings.chapter or chapter_from_name(name)
+            or (claimed if settings.trust_metadata else None))
+
+
+def _grade(name: str, data: bytes, settings: Settings) -> Graded:
+    start = time.monotonic()
+    graded = _execute(name, data, settings)
+    graded.seconds = round(time.monotonic() - start, 3)
+    return graded
+
+
+def _execute(name: str, data: bytes, settings: Settings) -> Graded:
+    sandbox = settings.sandbox or default_mode()
+    graded = Graded(name, sandbox=sandbox, sha256=hashlib.sha256(data).hexdigest(),
+                    host=socket.gethostname())
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception as error:  # not UTF-8, not JSON, not a notebook
         nb, reason = None, f"could not read the notebook: {clean(str(error))}"
         graded.notes.append(reason)
     claimed = nb.metadata.get("tutorlib", {}).get("chapter") if nb is not None else None
-    graded.chapter = chapter or chapter_from_name(path) or (claimed if trust_metadata else None)
+    graded.chapter = _chapter(name, claimed, settings)
     if not graded.chapter:
         graded.notes.append("cannot tell the chapter: the file name does not start with chNN-"
                             " (use --chapter)")
@@ -108,24 +177,24 @@ def grade_notebook(path: Path, *, timeout: float, time_limit: float, chapter: st
         return graded
     results: dict[str, Result] = {}
     if nb is not None:
-        reason = _run(nb, path, exercises, timeout, time_limit, sandbox, limits, seed, results,
-                      graded)
+        reason = _run(nb, data, Path(name).name, exercises, settings, sandbox, results, graded)
     graded.results = [results[ex.id] if ex.id in results else missing(ex, reason)
                       for ex in exercises]
     return graded
 
 
-def _run(nb, path: Path, exercises: list[Exercise], timeout: float, time_limit: float,
-         sandbox: str, limits: Limits, seed: int | None, results: dict[str, Result],
-         graded: Graded) -> str:
+def _run(nb, data: bytes, filename: str, exercises: list[Exercise], settings: Settings,
+         sandbox: str, results: dict[str, Result], graded: Graded) -> str:
     """Run the cells, then check every exercise; returns the reason for exercises left."""
+    timeout, time_limit, seed = settings.timeout, settings.time_limit, settings.seed
     scratch = Path(tempfile.mkdtemp(prefix="tutorlib-grade-"))
     kernel = None
     where = "starting the kernel"
     try:
-        shutil.copyfile(path, scratch / path.name)
+        (scratch / filename).write_bytes(data)
         start = time.monotonic()
-        kernel = Kernel(sandbox, scratch, limits, hidden=check_files())
+        kernel = Kernel(sandbox, scratch, settings.limits, hidden=check_files(),
+                        tag=settings.batch)
         session = Session(kernel, timeout, start + time_limit)
         try:
             kernel.reply(session.deadline)   # the worker says it is ready

@@ -79,12 +79,10 @@ def write_csv(path: Path, all_graded) -> None:
 def write_json(path: Path, all_graded) -> None:
     """Every submission with its results in full (expected/got/hint included) as JSON, with
     ``sandbox`` (``bwrap``, or ``process``/``none`` and ``unsandboxed: true``), ``errors`` and
-    the first part of what the notebook printed (``output``). Written atomically."""
-    data = [{"submission": g.path, "chapter": g.chapter, "score": g.score, "points": g.points,
-             "sandbox": g.sandbox, "unsandboxed": g.sandbox != "bwrap", "errors": g.errors,
-             "notes": g.notes, "results": [r.to_dict() | {"score": r.score} for r in g.results],
-             "output": g.output}
-            for g in all_graded]
+    the first part of what the notebook printed (``output``), the notebook's ``sha256`` (what
+    ``--resume`` compares), the ``seconds`` it took and the ``host`` that ran it. Written
+    atomically."""
+    data = [g.to_record() for g in all_graded]
     write_atomically(path, json.dumps(data, indent=1) + "\n")
 
 

@@ -17,6 +17,7 @@ size), and the kernel's output is read continuously but only ``Limits.output`` b
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -77,11 +78,36 @@ def choose_mode(requested: str | None) -> str:
     return "process"
 
 
-class Kernel:
-    """One running worker: ``request(dict, deadline)`` -> reply dict; ``kill()`` ends it all."""
+_RUNNING: set[Kernel] = set()   # the kernels of this process, for cancel_batch()
+_CANCELLED: set[str] = set()     # tags of cancelled batches
+_RUNNING_LOCK = threading.Lock()
 
-    def __init__(self, mode: str, scratch: Path, limits: Limits, hidden: list[Path] = ()):
-        self.mode, self.limits, self.scratch = mode, limits, scratch
+
+def cancel_batch(tag: str) -> int:
+    """Kill every running kernel of this process started with ``tag`` (an interrupted batch:
+    the threads grading them then see a dead kernel), and every one started with it from now
+    on; returns how many were running."""
+    with _RUNNING_LOCK:
+        _CANCELLED.add(tag)
+        found = [k for k in _RUNNING if k.tag == tag]
+    for kernel in found:
+        kernel.kill()
+    return len(found)
+
+
+@functools.cache
+def default_mode() -> str:
+    """``choose_mode(None)`` once per process (a Dask worker warns once, not per submission)."""
+    return choose_mode(None)
+
+
+class Kernel:
+    """One running worker: ``request(dict, deadline)`` -> reply dict; ``kill()`` ends it all.
+    ``tag`` names the batch it belongs to (``cancel_batch``)."""
+
+    def __init__(self, mode: str, scratch: Path, limits: Limits, hidden: list[Path] = (),
+                 tag: str = ""):
+        self.mode, self.limits, self.scratch, self.tag = mode, limits, scratch, tag
         self.mark = secrets.token_hex(8)
         self.output = bytearray()
         self.dropped = 0
@@ -109,6 +135,12 @@ class Kernel:
                     self._init_pid = None
         threading.Thread(target=self._read_replies, daemon=True).start()
         threading.Thread(target=self._read_output, daemon=True).start()
+        with _RUNNING_LOCK:
+            cancelled = tag in _CANCELLED
+            if not cancelled:
+                _RUNNING.add(self)
+        if cancelled:
+            self.kill()
 
     def _environment(self) -> dict[str, str]:
         home = HOME if self.mode == "bwrap" else str(self.scratch)
@@ -166,6 +198,8 @@ class Kernel:
 
     def kill(self) -> None:
         """Kill the kernel and every process it started; return once they are all gone."""
+        with _RUNNING_LOCK:
+            _RUNNING.discard(self)
         if self.mode == "bwrap":
             if self._init_pid:
                 _signal(self._init_pid, signal.SIGKILL)   # the namespace's init: all die with it
