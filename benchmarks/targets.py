@@ -6,7 +6,7 @@ which the notebook reads in its first code cell (default: the seed of the stored
 recipe is the notebook's own code, so this table cannot drift from the lesson. After the last
 cell, one extra cell reads the figures the lesson's claims are about.
 
-    .venv/bin/python benchmarks/targets.py                     # ch00-ch03 x 5 seeds, ch04-ch05 x 3
+    .venv/bin/python benchmarks/targets.py                     # ch00-ch03 x 5 seeds, ch04-ch07 x 3
     .venv/bin/python benchmarks/targets.py --chapters ch05 --seeds 1,2
 
 `wall s` is the notebook's execution time, kernel start included; `kernel CPU s` the CPU time
@@ -50,6 +50,12 @@ CHAPTERS = {
              lambda v: sum(v) / len(v) >= 0.880 and min(v) >= 0.875, 3),
     "ch05": ("ch05-convolutional-networks.ipynb", {"test acc": "test_acc"},
              "mean test acc >= 62.0%", lambda v: sum(v) / len(v) >= 0.620, 3),
+    "ch07": ("ch07-deploying-to-an-accelerator.ipynb",
+             {"test acc": "adaptive_test", "val acc": "adaptive_val",
+              "int8-float": "acc['int8'] - acc['float32']",
+              "int16-float": "acc['int16'] - acc['float32']",
+              "resnet int8-float": "resnet_int8_acc - resnet_float_acc"},
+             "adaptive-training test acc >= 97.5% for every seed", lambda v: min(v) >= 0.975, 3),
 }
 
 
@@ -77,7 +83,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chapters", default=",".join(CHAPTERS))
     parser.add_argument("--seeds", help="comma-separated (default: 0..n-1, n per chapter: 5, or 3 "
-                        "for chapters 4-5)")
+                        "for chapters 4-7)")
     args = parser.parse_args()
     print(f"# {time.strftime('%Y-%m-%d %H:%M %Z')} | {platform.node()} | {os.cpu_count()} CPUs | "
           f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

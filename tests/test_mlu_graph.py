@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 import tutorlib as tl
+import tutorlib.functional as F
 import tutorlib.mlu.mlu_model as ct
+import tutorlib.module as M
 from tutorlib.examples.mnist_nets import GuideNet, LeNet
-from tutorlib.mlu import cost, mlu_quantize
+from tutorlib.mlu import cost, graph, mlu_quantize
 from tutorlib.serialization import LoadError
 
 SPEC = {"mean": [0], "std": [1 / 255], "firstconv": True}
@@ -74,6 +76,41 @@ def test_batch_norm_is_folded_into_the_conv():
     # int16 weights of the folded conv: close to the float model (and to per-operator mode)
     np.testing.assert_allclose(program(x).numpy(), want, atol=0.01 * np.abs(want).max())
     np.testing.assert_allclose(program(x).numpy(), model(x).numpy(), atol=0.01 * np.abs(want).max())
+
+
+class _BnNoBiasNet(M.Module):
+    """conv (no bias) -> BN -> ReLU -> global average pooling -> linear: a ResNet's stem and head."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = M.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.bn = M.BatchNorm2d(8)
+        self.pool = M.AdaptiveAvgPool2d((1, 1))
+        self.fc = M.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(F.flatten(self.pool(F.relu(self.bn(self.conv(x)))), 1))
+
+
+def test_bias_free_conv_folds_its_batch_norm_and_global_pooling_compiles(tmp_path):
+    tl.random.seed(0)
+    net = _BnNoBiasNet()
+    rng = np.random.default_rng(2)
+    net.bn.running_mean._data = rng.normal(0, 0.5, net.bn.running_mean.shape).astype(np.float32)
+    net.bn.running_var._data = rng.uniform(0.5, 2, net.bn.running_var.shape).astype(np.float32)
+    raw = _raw()
+    model = _mlu_net(net, raw, dtype="int16")
+    x = tl.Tensor(raw).to(ct.mlu_device())
+    program = ct.trace(model, x)
+    assert [n.label for n in program.nodes] == [
+        "sub", "div", "conv2d+relu", "adaptive_avg_pool2d", "reshape", "linear"]
+    want = net(tl.Tensor(raw)).numpy()
+    np.testing.assert_allclose(program(x).numpy(), want, atol=0.01 * np.abs(want).max())
+    path = _saved(program, tmp_path)
+    np.testing.assert_array_equal(ct.load_offline(path)(x).numpy(), program(x).numpy())
+    unfolded = graph.trace(model, x, fold=False)
+    assert [n.op for n in unfolded.nodes][2:4] == ["conv2d", "batch_norm"]
+    assert cost.flops_of("adaptive_avg_pool2d", [(4, 8, 28, 28)], (4, 8, 1, 1)) == 4 * 8 * 28 * 28
 
 
 def test_buffer_plan_reuses_slots(lenet_program):

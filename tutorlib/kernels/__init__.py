@@ -4,7 +4,8 @@ One concept per module: ``conv`` (convolution: picks an algorithm per shape), wi
 algorithms' loops in ``im2col`` (patch gather/scatter, channels-last and channels-first) and
 ``rowshift`` (kernel-width taps and shifted sums); ``pool``
 (max/average/adaptive pooling), ``norm`` (batch normalisation), ``softmax`` (fused softmax
-cross-entropy), ``activation`` (one-pass ReLU backward); ``blas`` (how GEMMs use the threads)
+cross-entropy), ``activation`` (one-pass ReLU backward), ``float16`` (one-pass rounding to
+float16, the emulated MLU's arithmetic); ``blas`` (how GEMMs use the threads)
 and ``memory`` (keeping freed memory for the next step). The autodiff wrappers live in
 ``tutorlib/ops/nn.py`` and ``tutorlib/ops/elementwise.py``.
 

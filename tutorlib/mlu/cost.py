@@ -92,7 +92,7 @@ def flops_of(op: str, inputs: list, output: tuple) -> int:
         return 2 * _size(output) * inputs[1][1]
     if op in FREE:
         return 0
-    if op in ("max_pool2d", "log_sum_exp", "avg_pool2d"):
+    if op in ("max_pool2d", "log_sum_exp", "avg_pool2d", "adaptive_avg_pool2d"):
         return _size(inputs[0])
     return _size(output)
 

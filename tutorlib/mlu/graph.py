@@ -64,13 +64,16 @@ OPS = {
     "max_pool2d": (lambda op: {"kernel": op.kernel, "stride": op.stride, "padding": op.padding},
                    lambda a: nn_ops.MaxPool2d(_ints(a["kernel"], 2), _ints(a["stride"], 2),
                                               _ints(a["padding"], 2))),
+    "adaptive_avg_pool2d": (lambda op: {"oshp": op.oshp},
+                            lambda a: nn_ops.AdaptiveAvgPool2d(_ints(a["oshp"], 2))),
     "reshape": (lambda op: {"shape": op.target}, lambda a: sh.Reshape(_ints(a["shape"]))),
     "log_sum_exp": (lambda op: {"axis": op.axis, "keepdims": bool(op.keepdims)},
                     lambda a: red.LogSumExp(_axis(a["axis"]), bool(a["keepdims"]))),
     "batch_norm": (lambda op: {"eps": op.eps}, None),   # built per run from its inputs
 }
 ATTRS = {"conv2d": {"stride", "padding", "dilation", "groups"},
-         "max_pool2d": {"kernel", "stride", "padding"}, "reshape": {"shape"},
+         "max_pool2d": {"kernel", "stride", "padding"}, "adaptive_avg_pool2d": {"oshp"},
+         "reshape": {"shape"},
          "log_sum_exp": {"axis", "keepdims"}, "batch_norm": {"eps"}}
 
 
@@ -330,7 +333,7 @@ def _fold_batch_norm(nodes, constants, output):
         node = nodes[k]
         users = _users(nodes, k + 1)
         if (node.op == "conv2d" and node.fixed_point is not None and len(users) == 1
-                and nodes[users[0]].op == "batch_norm" and len(node.inputs) == 3):
+                and nodes[users[0]].op == "batch_norm" and len(node.inputs) in (2, 3)):
             bn = nodes[users[0]]
             get = [constants[i] for kind, i in bn.inputs[1:]] if all(
                 kind == "const" for kind, _ in bn.inputs[1:]) else None
@@ -338,7 +341,8 @@ def _fold_batch_norm(nodes, constants, output):
                 gamma, beta, mean, var = (np.asarray(a, np.float64).reshape(-1) for a in get)
                 factor = gamma / np.sqrt(var + bn.attrs["eps"])
                 w = constants[node.inputs[1][1]].astype(np.float64)
-                b = constants[node.inputs[2][1]].astype(np.float64).reshape(-1)
+                b = (constants[node.inputs[2][1]].astype(np.float64).reshape(-1)
+                     if len(node.inputs) == 3 else np.zeros(len(w)))     # a conv without bias
                 w2 = (w * factor[:, None, None, None]).astype(np.float32)
                 b2 = ((b - mean) * factor + beta).astype(np.float32).reshape(1, -1, 1, 1)
                 fp = node.fixed_point
