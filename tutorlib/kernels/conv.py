@@ -6,16 +6,20 @@ attributes):
 
     "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
                    column matrix, so the convolution is one plain GEMM.
-    "im2col_chw"   at most 3 input channels, one group (a grayscale or RGB first layer), and
-                   the forward pass of any single-group convolution with a big output image:
-                   channels-first patches per image (Caffe's layout, ``im2col_chw``) and
-                   ``W2 @ cols[n]``, whose result is already NCHW. With so few channels the
-                   channels-last paths copy a few floats at a time and multiply by thin
-                   matrices (K = 3*KH*KW rows against only O columns); here each patch row is a
-                   run of OW floats and the GEMM's long side is OH*OW.
-    "row_shift"    vertical stride 1, no horizontal dilation, one group, KH > 1 (the 3x3 and
-                   5x5 convolutions of ResNet and LeNet): im2col along the kernel width only,
-                   one GEMM KH times wider, and a shifted sum (``rowshift.py``).
+    "im2col_chw"   single-group convolutions with at most 3 input channels (a grayscale or RGB
+                   first layer, any stride or dilation) or with vertical stride 1 and a kernel
+                   taller than one row (the 3x3 and 5x5 layers of ResNet and LeNet), forward and
+                   backward: channels-first patches per image (Caffe's layout, ``im2col_chw``)
+                   and ``W2 @ cols[n]``, whose result is already NCHW, so no layout copy is
+                   needed on either side. Each patch row is a run of OH*OW floats and the GEMM's
+                   long side is OH*OW; the channels-last paths copy C floats at a time and
+                   multiply by matrices only O (or KH*O) columns wide, which the narrow layers
+                   (6 to 64 channels) make inefficient.
+    "row_shift"    im2col along the kernel width only, one GEMM KH times wider, and a shifted sum
+                   (``rowshift.py``; vertical stride 1, no horizontal dilation, one group). It
+                   copies KH times less than im2col, but on the layers measured its narrow GEMMs
+                   cost more than the copies it saves, so ``choose_path`` no longer picks it;
+                   ``benchmarks/conv_paths.py`` and the tests still run it, forced.
     "im2col_rows"  other single-group convolutions without horizontal dilation (strided ones):
                    im2col copying whole kernel rows (KW*C floats).
     "im2col"       everything else (groups, horizontal dilation): the general gather loop.
@@ -57,8 +61,7 @@ from tutorlib.kernels.im2col import (
 )
 from tutorlib.kernels.rowshift import shift_sum_to_nchw, spread_to_shifted
 
-CHW_MAX_CHANNELS = 3  # grayscale and RGB first layers (measured: benchmarks/conv_paths.py)
-CHW_FORWARD_PIXELS = 32 * 32  # forward passes with outputs this big, any channel count (same)
+CHW_MAX_CHANNELS = 3  # grayscale and RGB first layers, any stride (measured: benchmarks/conv_paths.py)
 CHUNK_BYTES = 2 << 20  # the biggest workspace matrix, over all threads (1 MB each: L2-sized)
 PATHS = ("pointwise", "im2col_chw", "row_shift", "im2col_rows", "im2col")
 _scratch = threading.local()  # per-thread reusable workspaces, see _workspace
@@ -89,35 +92,27 @@ def conv2d_output_shape(x_shape, w_shape, stride, padding, dilation):
     return OH, OW
 
 
-def choose_path(w_shape, stride, padding, dilation, groups, out_pixels=0, forward=False):
-    """Which algorithm the convolution uses (one of ``PATHS``).
-
-    The forward and the backward pass may use different paths (the forward pass keeps only the
-    input, which every path can use). A forward pass with a big output image (``out_pixels`` =
-    OH*OW of at least ``CHW_FORWARD_PIXELS``) uses "im2col_chw": one (O, K) @ (K, OH*OW) product
-    per image, written straight into NCHW, with no layout copy afterwards. Its backward stays on
-    the channels-last paths, whose weight-gradient GEMM sums over all the chunk's images at once.
+def choose_path(w_shape, stride, padding, dilation, groups):
+    """Which algorithm the convolution uses (one of ``PATHS``), forward and backward alike.
 
     >>> one = (1, 1)
     >>> choose_path((64, 32, 1, 1), one, (0, 0), one, 1), choose_path((6, 1, 5, 5), one, (0, 0), one, 1)
     ('pointwise', 'im2col_chw')
     >>> choose_path((64, 32, 3, 3), one, one, one, 1), choose_path((64, 32, 3, 3), (2, 2), one, one, 1)
-    ('row_shift', 'im2col_rows')
+    ('im2col_chw', 'im2col_rows')
     >>> choose_path((64, 8, 3, 3), one, one, one, 4)
     'im2col'
-    >>> choose_path((64, 64, 3, 3), one, one, one, 1, 32 * 32, forward=True)
-    'im2col_chw'
     """
     if groups != 1:
         return "im2col"
     O, C, KH, KW = w_shape
     if (KH, KW) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0):
         return "pointwise"
-    if C <= CHW_MAX_CHANNELS or (forward and out_pixels >= CHW_FORWARD_PIXELS):
+    if C <= CHW_MAX_CHANNELS:
         return "im2col_chw"
     if dilation[1] != 1:
         return "im2col"
-    return "row_shift" if stride[0] == 1 and KH > 1 else "im2col_rows"
+    return "im2col_chw" if stride[0] == 1 and KH > 1 else "im2col_rows"
 
 
 def _chunks(N, image_bytes, workers=1):
@@ -140,16 +135,14 @@ def _chunks(N, image_bytes, workers=1):
 class _Geometry:
     """Everything the chunk loops need, derived once from the shapes and attributes."""
 
-    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, path=None,
-                 forward=False):
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, path=None):
         self.N, self.C, self.H, self.W = x_shape
         self.O, self.Cg, self.KH, self.KW = w_shape
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.OH, self.OW = conv2d_output_shape(x_shape, w_shape, stride, padding, dilation)
         self.K = self.KH * self.KW * self.Cg  # columns per group
         self.Og = self.O // groups
-        self.path = path or choose_path(w_shape, stride, padding, dilation, groups,
-                                        self.OH * self.OW, forward)
+        self.path = path or choose_path(w_shape, stride, padding, dilation, groups)
         if self.path not in PATHS:
             raise ValueError(f"conv2d: unknown path {self.path!r}; expected one of {PATHS}")
         self.Hp, self.Wp = self.H + 2 * padding[0], self.W + 2 * padding[1]
@@ -339,7 +332,7 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     array([[[[4., 4.],
              [4., 4.]]]], dtype=float32)
     """
-    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, groups, path, forward=True)
+    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, groups, path)
     wmat = geo.weight_matrix(w)
     # a private writable copy: a read-only bias (a broadcast view) would be another numba type
     bias = np.zeros(geo.O, np.float32) if bias is None else np.array(bias, np.float32).reshape(geo.O)
