@@ -136,23 +136,25 @@ def _max_pool_tiles(x, kh, kw, OH, OW):
     return y, arg
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def max_pool2d_backward(g, arg, H, W):
     """Route each output gradient to the input element that was the window's max.
+
+    Each (n, c) plane is addressed flat, as ``arg`` stores it (h*W + w): no division per element.
 
     >>> max_pool2d_backward(np.ones((1, 1, 1, 1), np.float32), np.array([[[[3]]]], np.int32), 2, 2)
     array([[[[0., 0.],
              [0., 1.]]]], dtype=float32)
     """
     N, C, OH, OW = g.shape
-    gx = np.zeros((N, C, H, W), np.float32)
-    for p in range(N * C):
-        n, c = p // C, p % C
-        for oh in range(OH):
-            for ow in range(OW):
-                i = arg[n, c, oh, ow]
-                gx[n, c, i // W, i % W] += g[n, c, oh, ow]
-    return gx
+    gx = np.zeros((N, C, H * W), np.float32)
+    for n in range(N):
+        for c in range(C):
+            plane = gx[n, c]
+            for oh in range(OH):
+                for ow in range(OW):
+                    plane[arg[n, c, oh, ow]] += g[n, c, oh, ow]
+    return gx.reshape(N, C, H, W)
 
 
 @njit(cache=True)
