@@ -202,3 +202,8 @@ def test_dropout_is_identity_when_not_training_and_keeps_the_expected_fraction()
     y = F.nn.dropout(x, 0.4).numpy()
     assert set(np.unique(y).tolist()) == {0.0, np.float32(1 / 0.6)}
     assert abs((y > 0).mean() - 0.6) < 0.02
+
+
+def test_global_avg_pool2d():
+    """Output size (1, 1) has a path of its own (``kernels/pool.py``: ``global_avg_pool_*``)."""
+    gradcheck(lambda t: F.adaptive_avg_pool2d(t, 1), rand((2, 3, 4, 5), 0), float64=False)

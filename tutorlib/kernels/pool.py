@@ -203,3 +203,25 @@ def avg_pool2d_backward(g, hs, he, ws, we, divisor, H, W):
                     for w in range(ws[ow], we[ow]):
                         gx[n, c, h, w] += v
     return gx
+
+
+def global_avg_pool_forward(x):
+    """Mean of every (H, W) plane of NCHW ``x``, shaped (N, C, 1, 1): average pooling with one
+    window covering the plane (ResNet's last pooling). numpy's sum over the contiguous plane is
+    vectorised; the window loop of ``avg_pool2d_forward`` adds one float at a time.
+
+    >>> global_avg_pool_forward(np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2))[:, :, 0, 0]
+    array([[1.5, 5.5]], dtype=float32)
+    """
+    return x.mean(axis=(2, 3), keepdims=True, dtype=np.float32)
+
+
+def global_avg_pool_backward(g, H, W):
+    """dL/dx of ``global_avg_pool_forward``: every input of plane (n, c) gets g[n, c] / (H*W).
+
+    >>> global_avg_pool_backward(np.ones((1, 1, 1, 1), np.float32), 1, 2)
+    array([[[[0.5, 0.5]]]], dtype=float32)
+    """
+    gx = np.empty(g.shape[:2] + (H, W), np.float32)
+    gx[...] = g / np.float32(H * W)
+    return gx

@@ -253,12 +253,17 @@ class AdaptiveAvgPool2d(Op):
         if self.reference:
             self.x_shape, self.windows = x.shape, list(reference.adaptive_windows(H, W, self.oshp))
             return reference.avg_pool2d_forward(x, self.windows)
+        if self.oshp == (1, 1):  # global average pooling: one bin, the whole plane
+            self.bounds = None
+            return pool.global_avg_pool_forward(_f32(x))
         self.bounds = (*pool.adaptive_bounds(H, self.oshp[0]), *pool.adaptive_bounds(W, self.oshp[1]))
         return pool.avg_pool2d_forward(_f32(x), *self.bounds, 0.0)
 
     def backward(self, g):
         if self.reference:
             return (reference.avg_pool2d_backward(g, self.x_shape, self.windows),)
+        if self.bounds is None:
+            return (pool.global_avg_pool_backward(_f32(g), *self.hw),)
         return (pool.avg_pool2d_backward(_f32(g), *self.bounds, 0.0, *self.hw),)
 
 
