@@ -100,6 +100,8 @@ def test_path_choice():
     assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (1, 2), 1) == "im2col"
     assert conv.choose_path((8, 2, 1, 1), one, (0, 0), one, 2) == "im2col"
     assert conv.choose_path((6, 1, 5, 5), one, (0, 0), one, 1) == "im2col_chw"
+    assert conv.choose_path((6, 3, 5, 5), one, (0, 0), one, 1) == "row_shift"   # LeNet-5, RGB
+    assert conv.choose_path((16, 3, 3, 3), one, one, one, 1) == "im2col_chw"    # ResNet's stem
     assert conv.choose_path((6, 3, 5, 5), (2, 2), (0, 0), (1, 2), 1) == "im2col_chw"
     assert conv.choose_path((6, 4, 5, 5), one, (0, 0), one, 1) == "im2col_chw"
 
@@ -127,7 +129,7 @@ CASES = [
     ((2, 4, 9, 8, 6, 3, 2, (1, 2), (1, 0), (2, 1), 1), "im2col_chw"),    # vertical dilation
     ((3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1), "pointwise"),     # plain GEMM
     ((2, 4, 5, 5, 3, 1, 1, (2, 2), (0, 0), (1, 1), 1), "im2col_rows"),   # strided 1x1
-    ((1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1), "im2col_chw"),    # kernel == input, C=1
+    ((1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1), "row_shift"),     # kernel == input, C=1
     ((3, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1), "im2col_chw"),    # LeNet-like, padded
     ((2, 3, 9, 8, 4, 3, 2, (2, 1), (1, 0), (1, 2), 1), "im2col_chw"),    # RGB, strided, dilated
     ((2, 6, 5, 5, 6, 3, 3, (1, 1), (1, 1), (1, 1), 6), "im2col"),        # depthwise
