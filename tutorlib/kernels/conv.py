@@ -7,7 +7,8 @@ attributes):
     "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
                    column matrix, so the convolution is one plain GEMM.
     "im2col_chw"   single-group convolutions with at most 3 input channels (a grayscale or RGB
-                   first layer, any stride or dilation) or with vertical stride 1 and a kernel
+                   first layer, any stride or dilation; except those "row_shift" takes, below)
+                   or with vertical stride 1 and a kernel
                    taller than one row (the 3x3 and 5x5 layers of ResNet and LeNet), forward and
                    backward: channels-first patches per image (Caffe's layout, ``im2col_chw``)
                    and ``W2 @ cols[n]``, whose result is already NCHW, so no layout copy is
