@@ -4,8 +4,8 @@
 
 For every layer shape of LeNet-5, the residual block and ResNet-20 (batch as in
 ``train_step.py``), prints the best-of-N milliseconds of ``conv2d_forward`` and
-``conv2d_backward`` for every path that can compute it, the paths ``choose_path`` picks for the
-forward and the backward pass marked ``f`` and ``b``. This is the measurement behind the path rules in ``tutorlib/kernels/conv.py``.
+``conv2d_backward`` for every path that can compute it, the path ``choose_path`` picks (for both
+passes) marked ``*``. This is the measurement behind the path rules in ``tutorlib/kernels/conv.py``.
 """
 import os
 import sys
@@ -58,9 +58,7 @@ def main():
         x = rng.standard_normal((N, C, H, H)).astype(np.float32)
         w = rng.standard_normal((O, C, K, K)).astype(np.float32)
         args = ((s, s), (p, p), (1, 1), 1)
-        oh = conv.conv2d_output_shape(x.shape, w.shape, *args[:3])
-        forward_path = conv.choose_path(w.shape, *args, oh[0] * oh[1], forward=True)
-        backward_path = conv.choose_path(w.shape, *args, oh[0] * oh[1])
+        chosen = conv.choose_path(w.shape, *args)
         y, _ = conv.conv2d_forward(x, w, None, *args)
         g = rng.standard_normal(y.shape).astype(np.float32)
         for path in applicable(C, K, s, p):
@@ -69,8 +67,8 @@ def main():
             f = best(lambda: conv.conv2d_forward(x, w, None, *args, path), repeat)  # noqa: B023
             b = best(lambda: conv.conv2d_backward(g, x, w, x.shape, *args, path,  # noqa: B023
                                                   need_gx=C > 3), repeat)  # noqa: B023
-            mark = ("f" if path == forward_path else "") + ("b" if path == backward_path else "")
-            print(f"{name:20} {path:11} {mark:2} {f:8.2f} {b:8.2f}")
+            mark = "*" if path == chosen else ""
+            print(f"{name:20} {path:11} {mark:1} {f:8.2f} {b:8.2f}")
 
 
 if __name__ == "__main__":

@@ -82,11 +82,11 @@ def test_conv2d(case, bias, seed):
 
 @pytest.mark.parametrize("x_shape, w_shape, kw, path", [
     ((2, 1, 6, 5), (3, 1, 3, 3), dict(padding=1), "im2col_chw"),             # grayscale
-    ((2, 3, 6, 6), (2, 3, 5, 5), dict(), "im2col_chw"),                      # RGB, LeNet-like
+    ((2, 3, 6, 6), (2, 3, 5, 5), dict(), "row_shift"),                       # RGB, LeNet-like
     ((2, 3, 7, 6), (2, 3, 3, 3), dict(stride=2, dilation=(1, 2), padding=1), "im2col_chw"),
     ((2, 5, 4, 3), (3, 5, 1, 1), dict(), "pointwise"),
-    ((2, 4, 6, 5), (3, 4, 3, 3), dict(padding=1), "row_shift"),
-    ((2, 4, 6, 5), (3, 4, 3, 3), dict(padding=2, dilation=(2, 1)), "row_shift"),
+    ((2, 4, 6, 5), (3, 4, 3, 3), dict(padding=1), "im2col_chw"),                # 3x3 same
+    ((2, 3, 9, 6), (2, 3, 3, 3), dict(padding=2, dilation=(2, 1)), "row_shift"),
     ((2, 4, 6, 5), (3, 4, 3, 3), dict(stride=2, padding=1), "im2col_rows"),
     ((2, 4, 6, 5), (4, 2, 3, 3), dict(groups=2, dilation=(1, 2), padding=2), "im2col"),
 ])
@@ -198,3 +198,8 @@ def test_dropout_is_identity_when_not_training_and_keeps_the_expected_fraction()
     y = F.nn.dropout(x, 0.4).numpy()
     assert set(np.unique(y).tolist()) == {0.0, np.float32(1 / 0.6)}
     assert abs((y > 0).mean() - 0.6) < 0.02
+
+
+def test_global_avg_pool2d():
+    """Output size (1, 1) has a path of its own (``kernels/pool.py``: ``global_avg_pool_*``)."""
+    gradcheck(lambda t: F.adaptive_avg_pool2d(t, 1), rand((2, 3, 4, 5), 0), float64=False)

@@ -119,15 +119,16 @@ def test_ops_skip_the_gradient_of_an_untracked_input(op, shapes):
     assert xt_full.grad is not None
 
 
-@pytest.mark.parametrize("case", [
-    # (N, C, H, W, O, KH, KW, stride, pad, dil, groups)
-    (5, 4, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1),     # row_shift
-    (5, 3, 6, 5, 4, 3, 3, (2, 1), (1, 1), (1, 1), 1),     # im2col_rows
-    (5, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1),     # im2col_chw
-    (4, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2),     # im2col (groups, dilation)
-    (3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1),     # pointwise
+@pytest.mark.parametrize("case, path", [
+    # (N, C, H, W, O, KH, KW, stride, pad, dil, groups), path (None: the one chosen)
+    ((5, 4, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), None),           # im2col_chw
+    ((5, 4, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "row_shift"),    # forced
+    ((5, 4, 6, 5, 4, 3, 3, (2, 1), (1, 1), (1, 1), 1), None),           # im2col_rows
+    ((5, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1), None),           # im2col_chw
+    ((4, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2), None),           # im2col (groups, dilation)
+    ((3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1), None),           # pointwise
 ])
-def test_conv_chunks_on_two_threads_match_direct_loops(monkeypatch, api, case):
+def test_conv_chunks_on_two_threads_match_direct_loops(monkeypatch, api, case, path):
     """The parallel chunk path (2 Python threads, one or more images per chunk)."""
     from test_kernels_conv import check_against_reference, random_case
     get, set_ = api
@@ -140,7 +141,7 @@ def test_conv_chunks_on_two_threads_match_direct_loops(monkeypatch, api, case):
     for chunk_bytes in (1, conv.CHUNK_BYTES):  # one image per chunk, then one chunk per thread
         monkeypatch.setattr(conv, "CHUNK_BYTES", chunk_bytes)
         x, w, b = random_case(rng, N, C, H, W, O, KH, KW, groups)
-        check_against_reference(x, w, b, stride, pad, dil, groups, rng)
+        check_against_reference(x, w, b, stride, pad, dil, groups, rng, path)
     assert get() == 2  # OpenBLAS back to its configured count
 
 

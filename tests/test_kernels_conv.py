@@ -80,14 +80,12 @@ def test_im2col_rows_equals_general_im2col():
                                rtol=1e-6, atol=1e-6)
 
 
-def test_forward_path_of_big_outputs_is_channels_first():
-    """A single-group forward pass with a big output uses im2col_chw; its backward does not."""
-    one, geometry = (1, 1), lambda **kw: conv._Geometry((2, 64, 32, 32), (64, 64, 3, 3), (1, 1),
-                                                         one, one, 1, **kw)
-    assert geometry(forward=True).path == "im2col_chw" and geometry().path == "row_shift"
-    small = conv._Geometry((2, 64, 8, 8), (64, 64, 3, 3), one, one, one, 1, forward=True)
-    assert small.path == "row_shift"
-    grouped = conv._Geometry((2, 64, 32, 32), (64, 32, 3, 3), one, one, one, 2, forward=True)
+def test_forward_and_backward_share_the_path():
+    """Both passes of a stride-1 3x3 convolution use im2col_chw, at any image size."""
+    one = (1, 1)
+    for hw in (32, 8):
+        assert conv._Geometry((2, 64, hw, hw), (64, 64, 3, 3), one, one, one, 1).path == "im2col_chw"
+    grouped = conv._Geometry((2, 64, 32, 32), (64, 32, 3, 3), one, one, one, 2)
     assert grouped.path == "im2col"
 
 
@@ -96,14 +94,16 @@ def test_path_choice():
     assert conv.choose_path((8, 4, 1, 1), one, (0, 0), one, 1) == "pointwise"
     assert conv.choose_path((8, 4, 1, 1), (2, 2), (0, 0), one, 1) == "im2col_rows"
     assert conv.choose_path((8, 4, 1, 1), one, (1, 1), one, 1) == "im2col_rows"
-    assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (2, 1), 1) == "row_shift"
+    assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (2, 1), 1) == "im2col_chw"
     assert conv.choose_path((8, 4, 3, 3), (2, 1), (1, 1), one, 1) == "im2col_rows"
-    assert conv.choose_path((8, 4, 3, 3), (1, 2), (1, 1), one, 1) == "row_shift"
+    assert conv.choose_path((8, 4, 3, 3), (1, 2), (1, 1), one, 1) == "im2col_chw"
     assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (1, 2), 1) == "im2col"
     assert conv.choose_path((8, 2, 1, 1), one, (0, 0), one, 2) == "im2col"
     assert conv.choose_path((6, 1, 5, 5), one, (0, 0), one, 1) == "im2col_chw"
+    assert conv.choose_path((6, 3, 5, 5), one, (0, 0), one, 1) == "row_shift"   # LeNet-5, RGB
+    assert conv.choose_path((16, 3, 3, 3), one, one, one, 1) == "im2col_chw"    # ResNet's stem
     assert conv.choose_path((6, 3, 5, 5), (2, 2), (0, 0), (1, 2), 1) == "im2col_chw"
-    assert conv.choose_path((6, 4, 5, 5), one, (0, 0), one, 1) == "row_shift"
+    assert conv.choose_path((6, 4, 5, 5), one, (0, 0), one, 1) == "im2col_chw"
 
 
 def applicable_paths(C, KH, KW, stride, pad, dil, groups):
@@ -122,25 +122,24 @@ def applicable_paths(C, KH, KW, stride, pad, dil, groups):
 
 CASES = [
     # (N, C, H, W, O, KH, KW, stride, pad, dil, groups), the path chosen for it
-    ((2, 4, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "row_shift"),     # 3x3 same
+    ((2, 4, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "im2col_chw"),    # 3x3 same
     ((2, 3, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "im2col_chw"),    # RGB 3x3 same
     ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2), "im2col"),        # stride/dilation/groups
     ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (2, 1), 1), "im2col_rows"),   # vertical stride
-    ((2, 4, 9, 8, 6, 3, 2, (1, 2), (1, 0), (2, 1), 1), "row_shift"),     # vertical dilation
+    ((2, 4, 9, 8, 6, 3, 2, (1, 2), (1, 0), (2, 1), 1), "im2col_chw"),    # vertical dilation
     ((3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1), "pointwise"),     # plain GEMM
     ((2, 4, 5, 5, 3, 1, 1, (2, 2), (0, 0), (1, 1), 1), "im2col_rows"),   # strided 1x1
-    ((1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1), "im2col_chw"),    # kernel == input, C=1
+    ((1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1), "row_shift"),     # kernel == input, C=1
     ((3, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1), "im2col_chw"),    # LeNet-like, padded
     ((2, 3, 9, 8, 4, 3, 2, (2, 1), (1, 0), (1, 2), 1), "im2col_chw"),    # RGB, strided, dilated
     ((2, 6, 5, 5, 6, 3, 3, (1, 1), (1, 1), (1, 1), 6), "im2col"),        # depthwise
-    ((2, 4, 32, 32, 3, 3, 3, (1, 1), (1, 1), (1, 1), 1), "row_shift"),   # forward: im2col_chw
+    ((2, 4, 32, 32, 3, 3, 3, (1, 1), (1, 1), (1, 1), 1), "im2col_chw"),  # a 32x32 image
 ]
 
 
 @pytest.mark.parametrize("case, auto_path", CASES)
 def test_conv_matches_direct_loops(case, auto_path):
-    """The chosen paths (forward and backward may differ), then every other path that applies,
-    forced, on the same case."""
+    """The chosen path, then every other path that applies, forced, on the same case."""
     N, C, H, W, O, KH, KW, stride, pad, dil, groups = case
     assert conv.choose_path((O, C // groups, KH, KW), stride, pad, dil, groups) == auto_path
     paths = applicable_paths(C, KH, KW, stride, pad, dil, groups)

@@ -46,7 +46,8 @@ def warm_up() -> float:
     w = tl.Parameter(rng.standard_normal((4, 1, 3, 3)).astype(np.float32))
     with GradManager().attach([w]) as gm:
         y = F.relu(F.nn.batch_norm(F.conv2d(x, w, padding=1), training=True))
-        pooled = (F.nn.max_pool2d(y, 2), F.nn.max_pool2d(y, 3, 1, 1), F.nn.avg_pool2d(y, 2),
+        pooled = (F.nn.max_pool2d(y, 2), F.nn.max_pool2d(y, 4), F.nn.max_pool2d(y, 3, 1, 1),
+                  F.nn.avg_pool2d(y, 2),
                   F.nn.adaptive_avg_pool2d(y, 1))
         logits = F.concat([F.flatten(p, 1).mean(axis=1, keepdims=True) for p in pooled], axis=1)
         gm.backward(F.nn.cross_entropy(logits, tl.Tensor(np.array([0, 3], np.int32))))

@@ -6,16 +6,21 @@ attributes):
 
     "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
                    column matrix, so the convolution is one plain GEMM.
-    "im2col_chw"   at most 3 input channels, one group (a grayscale or RGB first layer), and
-                   the forward pass of any single-group convolution with a big output image:
-                   channels-first patches per image (Caffe's layout, ``im2col_chw``) and
-                   ``W2 @ cols[n]``, whose result is already NCHW. With so few channels the
-                   channels-last paths copy a few floats at a time and multiply by thin
-                   matrices (K = 3*KH*KW rows against only O columns); here each patch row is a
-                   run of OW floats and the GEMM's long side is OH*OW.
-    "row_shift"    vertical stride 1, no horizontal dilation, one group, KH > 1 (the 3x3 and
-                   5x5 convolutions of ResNet and LeNet): im2col along the kernel width only,
-                   one GEMM KH times wider, and a shifted sum (``rowshift.py``).
+    "im2col_chw"   single-group convolutions with at most 3 input channels (a grayscale or RGB
+                   first layer, any stride or dilation; except those "row_shift" takes, below)
+                   or with vertical stride 1 and a kernel
+                   taller than one row (the 3x3 and 5x5 layers of ResNet and LeNet), forward and
+                   backward: channels-first patches per image (Caffe's layout, ``im2col_chw``)
+                   and ``W2 @ cols[n]``, whose result is already NCHW, so no layout copy is
+                   needed on either side. Each patch row is a run of OH*OW floats and the GEMM's
+                   long side is OH*OW; the channels-last paths copy C floats at a time and
+                   multiply by matrices only O columns wide, which the narrow layers (6 to 64
+                   channels) make inefficient.
+    "row_shift"    a first layer (at most 3 channels, vertical stride 1, no horizontal dilation)
+                   whose patches are long for its few filters (C*KH*KW >= ``ROW_SHIFT_RATIO``
+                   * O: LeNet-5 on RGB copies 75 floats per output pixel for 6 multiply-adds
+                   each): channels-first patches of the kernel *width* only, one GEMM KH times
+                   taller, and a shifted sum (``rowshift.py``): KH times fewer copies.
     "im2col_rows"  other single-group convolutions without horizontal dilation (strided ones):
                    im2col copying whole kernel rows (KW*C floats).
     "im2col"       everything else (groups, horizontal dilation): the general gather loop.
@@ -55,10 +60,10 @@ from tutorlib.kernels.im2col import (
     im2col_rows,
     pad_into_nhwc,
 )
-from tutorlib.kernels.rowshift import shift_sum_to_nchw, spread_to_shifted
+from tutorlib.kernels.rowshift import shift_sum, spread_shifted
 
-CHW_MAX_CHANNELS = 3  # grayscale and RGB first layers (measured: benchmarks/conv_paths.py)
-CHW_FORWARD_PIXELS = 32 * 32  # forward passes with outputs this big, any channel count (same)
+CHW_MAX_CHANNELS = 3  # grayscale and RGB first layers, any stride (measured: benchmarks/conv_paths.py)
+ROW_SHIFT_RATIO = 8  # ... on "row_shift" when a patch holds this many floats per filter (same)
 CHUNK_BYTES = 2 << 20  # the biggest workspace matrix, over all threads (1 MB each: L2-sized)
 PATHS = ("pointwise", "im2col_chw", "row_shift", "im2col_rows", "im2col")
 _scratch = threading.local()  # per-thread reusable workspaces, see _workspace
@@ -89,35 +94,30 @@ def conv2d_output_shape(x_shape, w_shape, stride, padding, dilation):
     return OH, OW
 
 
-def choose_path(w_shape, stride, padding, dilation, groups, out_pixels=0, forward=False):
-    """Which algorithm the convolution uses (one of ``PATHS``).
-
-    The forward and the backward pass may use different paths (the forward pass keeps only the
-    input, which every path can use). A forward pass with a big output image (``out_pixels`` =
-    OH*OW of at least ``CHW_FORWARD_PIXELS``) uses "im2col_chw": one (O, K) @ (K, OH*OW) product
-    per image, written straight into NCHW, with no layout copy afterwards. Its backward stays on
-    the channels-last paths, whose weight-gradient GEMM sums over all the chunk's images at once.
+def choose_path(w_shape, stride, padding, dilation, groups):
+    """Which algorithm the convolution uses (one of ``PATHS``), forward and backward alike.
 
     >>> one = (1, 1)
     >>> choose_path((64, 32, 1, 1), one, (0, 0), one, 1), choose_path((6, 1, 5, 5), one, (0, 0), one, 1)
     ('pointwise', 'im2col_chw')
     >>> choose_path((64, 32, 3, 3), one, one, one, 1), choose_path((64, 32, 3, 3), (2, 2), one, one, 1)
-    ('row_shift', 'im2col_rows')
-    >>> choose_path((64, 8, 3, 3), one, one, one, 4)
-    'im2col'
-    >>> choose_path((64, 64, 3, 3), one, one, one, 1, 32 * 32, forward=True)
-    'im2col_chw'
+    ('im2col_chw', 'im2col_rows')
+    >>> choose_path((64, 8, 3, 3), one, one, one, 4), choose_path((6, 3, 5, 5), one, (0, 0), one, 1)
+    ('im2col', 'row_shift')
     """
     if groups != 1:
         return "im2col"
     O, C, KH, KW = w_shape
     if (KH, KW) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0):
         return "pointwise"
-    if C <= CHW_MAX_CHANNELS or (forward and out_pixels >= CHW_FORWARD_PIXELS):
+    if C <= CHW_MAX_CHANNELS:
+        long_patches = C * KH * KW >= ROW_SHIFT_RATIO * O
+        if long_patches and stride[0] == 1 and KH > 1 and dilation[1] == 1:
+            return "row_shift"
         return "im2col_chw"
     if dilation[1] != 1:
         return "im2col"
-    return "row_shift" if stride[0] == 1 and KH > 1 else "im2col_rows"
+    return "im2col_chw" if stride[0] == 1 and KH > 1 else "im2col_rows"
 
 
 def _chunks(N, image_bytes, workers=1):
@@ -140,22 +140,20 @@ def _chunks(N, image_bytes, workers=1):
 class _Geometry:
     """Everything the chunk loops need, derived once from the shapes and attributes."""
 
-    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, path=None,
-                 forward=False):
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, path=None):
         self.N, self.C, self.H, self.W = x_shape
         self.O, self.Cg, self.KH, self.KW = w_shape
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.OH, self.OW = conv2d_output_shape(x_shape, w_shape, stride, padding, dilation)
         self.K = self.KH * self.KW * self.Cg  # columns per group
         self.Og = self.O // groups
-        self.path = path or choose_path(w_shape, stride, padding, dilation, groups,
-                                        self.OH * self.OW, forward)
+        self.path = path or choose_path(w_shape, stride, padding, dilation, groups)
         if self.path not in PATHS:
             raise ValueError(f"conv2d: unknown path {self.path!r}; expected one of {PATHS}")
         self.Hp, self.Wp = self.H + 2 * padding[0], self.W + 2 * padding[1]
-        if self.path == "row_shift":  # colsW (Hp*OW, KW*C) and P / G (Hp*OW, KH*O) per image
-            self.rows_per_image = self.Hp * self.OW
-            self.row_floats = max(self.KW * self.C, self.KH * self.O)
+        if self.path == "row_shift":  # cols (C*KW, Hp*OW) and P / G (KH*O, Hp*OW) per image
+            self.rows_per_image = max(self.C * self.KW, self.KH * self.O)
+            self.row_floats = self.Hp * self.OW
         elif self.path == "im2col_chw":  # cols (C*KH*KW, OH*OW) per image
             self.rows_per_image, self.row_floats = self.K, self.OH * self.OW
         else:  # cols (OH*OW, G*K) per image
@@ -169,12 +167,12 @@ class _Geometry:
     # --- weights in the layout each path multiplies by -----------------------------------------
 
     def weight_matrix(self, w):
-        """w (O, Cg, KH, KW) in the path's layout: W2 (O, C*KH*KW) ("im2col_chw"), Wcat
-        (KW*C, KH*O) ("row_shift"), else W2 (O, KH*KW*Cg) in im2col's (kh, kw, c) order."""
+        """w (O, Cg, KH, KW) in the path's layout: W2 (O, C*KH*KW) ("im2col_chw"), Wc
+        (KH*O, C*KW) ("row_shift"), else W2 (O, KH*KW*Cg) in im2col's (kh, kw, c) order."""
         if self.path == "im2col_chw":
             return w.reshape(self.O, -1)
         if self.path == "row_shift":
-            return np.ascontiguousarray(w.transpose(3, 1, 2, 0)).reshape(self.KW * self.C, -1)
+            return np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(self.KH * self.O, -1)
         return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(self.O, -1)
 
     def weight_grad(self, gmat):
@@ -182,7 +180,7 @@ class _Geometry:
         if self.path == "im2col_chw":
             return gmat.reshape(self.O, self.Cg, self.KH, self.KW)
         if self.path == "row_shift":
-            g4 = gmat.reshape(self.KW, self.C, self.KH, self.O).transpose(3, 1, 2, 0)
+            g4 = gmat.reshape(self.KH, self.O, self.C, self.KW).transpose(1, 2, 0, 3)
         else:
             g4 = gmat.reshape(self.O, self.KH, self.KW, self.Cg).transpose(0, 3, 1, 2)
         return np.ascontiguousarray(g4)
@@ -190,11 +188,11 @@ class _Geometry:
     # --- the input of a chunk ---------------------------------------------------------------
 
     def padded(self, x, n0, n1):
-        """Padded copy of images n0:n1 of NCHW ``x`` in this thread's workspace: NCHW for
-        "im2col_chw" (``x`` itself if there is no padding), NHWC for every other path."""
+        """Padded copy of images n0:n1 of NCHW ``x`` in this thread's workspace: NCHW for the
+        channels-first paths (``x`` itself if there is no padding), NHWC for the others."""
         ph, pw = self.padding
         n = n1 - n0
-        if self.path == "im2col_chw":
+        if self.path in ("im2col_chw", "row_shift"):
             if not (ph or pw):
                 return x[n0:n1]
             xp = _workspace("xp", self.n_max, self.C * self.Hp * self.Wp)[:n]
@@ -210,8 +208,9 @@ class _Geometry:
 
     def patches(self, xp):
         """Column matrix of padded chunk ``xp`` (a view for "pointwise", else a gather into
-        this thread's workspace: KW taps for "row_shift", full patches for the im2col paths;
-        one (K, OH*OW) matrix per image for "im2col_chw")."""
+        this thread's workspace: full patches for the im2col paths; one matrix per image for the
+        channels-first paths, (K, OH*OW) for "im2col_chw", the KW taps (C*KW, Hp*OW) for
+        "row_shift")."""
         if self.path == "pointwise":
             return xp.reshape(-1, self.C)
         (sh, sw), (dh, dw) = self.stride, self.dilation
@@ -220,22 +219,22 @@ class _Geometry:
             out = out[:len(xp) * self.K].reshape(len(xp), self.K, -1)
             return im2col_chw(xp, self.KH, self.KW, sh, sw, dh, dw, self.OH, self.OW, out)
         if self.path == "row_shift":
-            out = out.reshape(-1)[:len(xp) * self.rows_per_image * self.KW * self.C]
-            out = out.reshape(-1, self.KW * self.C)
-            return im2col_rows(xp, 1, self.KW, 1, sw, 1, self.Hp, self.OW, out)
+            out = out.reshape(-1)[:len(xp) * self.C * self.KW * self.row_floats]
+            out = out.reshape(len(xp), self.C * self.KW, self.row_floats)
+            return im2col_chw(xp, 1, self.KW, 1, sw, 1, 1, self.Hp, self.OW, out)
         out = out[:len(xp) * self.rows_per_image]
         if self.path == "im2col_rows":
             return im2col_rows(xp, self.KH, self.KW, sh, sw, dh, self.OH, self.OW, out)
         return im2col(xp, self.groups, self.KH, self.KW, sh, sw, dh, dw, self.OH, self.OW, out)
 
     def add_patches(self, gcols, gxp):
-        """Scatter-add a column-matrix gradient onto padded NHWC chunk ``gxp`` (adjoint of
-        ``patches``)."""
+        """Scatter-add a column-matrix gradient onto padded chunk ``gxp`` (NCHW for the
+        channels-first paths, else NHWC): the adjoint of ``patches``."""
         (sh, sw), (dh, dw) = self.stride, self.dilation
         if self.path == "im2col_chw":
             col2im_chw_add(gcols, self.KH, self.KW, sh, sw, dh, dw, self.OH, self.OW, gxp)
         elif self.path == "row_shift":
-            col2im_rows_add(gcols, 1, self.KW, 1, sw, 1, self.Hp, self.OW, gxp)
+            col2im_chw_add(gcols, 1, self.KW, 1, sw, 1, 1, self.Hp, self.OW, gxp)
         elif self.path == "im2col_rows":
             col2im_rows_add(gcols, self.KH, self.KW, sh, sw, dh, self.OH, self.OW, gxp)
         else:
@@ -261,10 +260,11 @@ def _forward_chunk(geo, x, wmat, bias, y, n0, n1):
         np.matmul(wmat, cols, out=out)
         out += bias[:, None]
         return
-    if geo.path == "row_shift":
-        P = _workspace("out", geo.rows_max, geo.KH * geo.O)[:cols.shape[0]]
-        np.matmul(cols, wmat, out=P)
-        shift_sum_to_nchw(P, geo.KH, geo.dilation[0], geo.Hp, bias, y[n0:n1])
+    if geo.path == "row_shift":  # P = Wc @ cols[n], then the shifted sum straight into y
+        n = n1 - n0
+        P = _workspace("out", geo.n_max * geo.KH * geo.O, geo.row_floats)[:n * geo.KH * geo.O]
+        P = np.matmul(wmat, cols, out=P.reshape(n, geo.KH * geo.O, -1))
+        shift_sum(P, geo.KH, geo.dilation[0], geo.OH, geo.OW, bias, y[n0:n1].reshape(n, geo.O, -1))
         return
     rows = _workspace("out", geo.rows_max, geo.O)[:cols.shape[0]]
     if geo.groups == 1:
@@ -282,31 +282,30 @@ def _backward_chunk(geo, g, x, wmat, gx, n0, n1):
     n = n1 - n0
     cols = geo.patches(geo.padded(x, n0, n1))
     gb = g[n0:n1].sum(axis=(0, 2, 3), dtype=np.float32)
-    if geo.path == "im2col_chw":  # per image: gW2 += g_n (O, OH*OW) @ cols_n.T
-        g3 = g[n0:n1].reshape(n, geo.O, -1)
-        gmat = np.matmul(g3, cols.transpose(0, 2, 1)).sum(axis=0, dtype=np.float32)
-        if gx is not None:
+    if geo.path in ("im2col_chw", "row_shift"):  # per image: gW += G_n @ cols_n.T
+        G = g[n0:n1].reshape(n, geo.O, -1)  # "row_shift": spread over the KH shifted blocks
+        if geo.path == "row_shift":
+            G_ws = _workspace("g", geo.n_max * geo.KH * geo.O, geo.row_floats)
+            G = spread_shifted(G, geo.KH, geo.dilation[0], geo.OW,
+                               G_ws[:n * geo.KH * geo.O].reshape(n, geo.KH * geo.O, -1))
+        gmat = np.matmul(G, cols.transpose(0, 2, 1)).sum(axis=0, dtype=np.float32)
+        if gx is not None:  # gcols_n = W.T @ G_n, added back onto the padded NCHW input
             ph, pw = geo.padding
             gxp = _workspace("gxp", geo.n_max, geo.C * geo.Hp * geo.Wp)[:n]
             gxp = gxp.reshape(n, geo.C, geo.Hp, geo.Wp)
             gxp.fill(0.0)
-            gcols = _workspace("gcols", geo.rows_max, geo.row_floats)[:n * geo.K]
-            gcols = np.matmul(wmat.T, g3, out=gcols.reshape(n, geo.K, -1))
+            gcols = _workspace("gcols", geo.rows_max, geo.row_floats).reshape(-1)[:cols.size]
+            gcols = np.matmul(wmat.T, G, out=gcols.reshape(cols.shape))
             geo.add_patches(gcols, gxp)
             gx[n0:n1] = gxp[:, :, ph:ph + geo.H, pw:pw + geo.W]
         return gmat, gb
-    if geo.path == "row_shift":  # g spread over the KH shifted row blocks: G (rows, KH*O)
-        g_rows = _workspace("g", geo.rows_max, geo.KH * geo.O)[:cols.shape[0]]
-        spread_to_shifted(g[n0:n1], geo.KH, geo.dilation[0], geo.Hp, g_rows)
-        gmat = np.matmul(cols.T, g_rows)
-    else:  # dL/dy of the chunk as (rows, O)
-        g_img = _workspace("g", geo.n_max, geo.OH * geo.OW * geo.O)[:n]
-        g_rows = pad_into_nhwc(g[n0:n1], 0, 0, g_img.reshape(n, geo.OH, geo.OW, geo.O))
-        g_rows = g_rows.reshape(-1, geo.O)
-        gmat = np.empty_like(wmat)
-        for gi in range(geo.groups):
-            o = slice(gi * geo.Og, (gi + 1) * geo.Og)
-            np.matmul(geo.block(g_rows, gi, geo.Og).T, geo.block(cols, gi, geo.K), out=gmat[o])
+    g_img = _workspace("g", geo.n_max, geo.OH * geo.OW * geo.O)[:n]  # dL/dy as (rows, O)
+    g_rows = pad_into_nhwc(g[n0:n1], 0, 0, g_img.reshape(n, geo.OH, geo.OW, geo.O))
+    g_rows = g_rows.reshape(-1, geo.O)
+    gmat = np.empty_like(wmat)
+    for gi in range(geo.groups):
+        o = slice(gi * geo.Og, (gi + 1) * geo.Og)
+        np.matmul(geo.block(g_rows, gi, geo.Og).T, geo.block(cols, gi, geo.K), out=gmat[o])
     if gx is not None:
         gxp = _workspace("gxp", geo.n_max, geo.Hp * geo.Wp * geo.C)[:n]
         gxp = gxp.reshape(n, geo.Hp, geo.Wp, geo.C)
@@ -316,12 +315,9 @@ def _backward_chunk(geo, g, x, wmat, gx, n0, n1):
             gxp.fill(0.0)
             gcols = _workspace("gcols", geo.rows_max, geo.row_floats).reshape(-1)
             gcols = gcols[:cols.size].reshape(cols.shape)
-            if geo.path == "row_shift":
-                np.matmul(g_rows, wmat.T, out=gcols)
-            else:
-                for gi in range(geo.groups):
-                    np.matmul(geo.block(g_rows, gi, geo.Og), wmat[gi * geo.Og:(gi + 1) * geo.Og],
-                              out=geo.block(gcols, gi, geo.K))
+            for gi in range(geo.groups):
+                np.matmul(geo.block(g_rows, gi, geo.Og), wmat[gi * geo.Og:(gi + 1) * geo.Og],
+                          out=geo.block(gcols, gi, geo.K))
             geo.add_patches(gcols, gxp)
         from_padded_nhwc(gxp, geo.padding[0], geo.padding[1], gx[n0:n1])
     return gmat, gb
@@ -339,7 +335,7 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     array([[[[4., 4.],
              [4., 4.]]]], dtype=float32)
     """
-    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, groups, path, forward=True)
+    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, groups, path)
     wmat = geo.weight_matrix(w)
     # a private writable copy: a read-only bias (a broadcast view) would be another numba type
     bias = np.zeros(geo.O, np.float32) if bias is None else np.array(bias, np.float32).reshape(geo.O)

@@ -123,8 +123,8 @@ class Conv2d(Op):
 class _Pool2d(Op):
     """Shared part of the pooling ops: window bounds from (H, W) and the shape checks."""
 
-    def _bounds(self, x):
-        """(hs, he, ws, we): clipped window bounds along H and W (see ``kernels/pool.py``)."""
+    def _out_size(self, x):
+        """(OH, OW) of the pooled output, after checking that the windows fit ``x``."""
         if x.ndim != 4:
             raise ValueError(f"{self.name}: expected NCHW input, got shape {x.shape}")
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
@@ -133,6 +133,12 @@ class _Pool2d(Op):
         if min(kh, kw, sh, sw) < 1 or not (0 <= ph < kh and 0 <= pw < kw) or oh < 1 or ow < 1:
             raise ValueError(f"{self.name}: kernel {self.kernel}, stride {self.stride} and "
                              f"padding {self.padding} (must be < kernel) do not fit input {x.shape}")
+        return oh, ow
+
+    def _bounds(self, x):
+        """(hs, he, ws, we): clipped window bounds along H and W (see ``kernels/pool.py``)."""
+        (oh, ow), (H, W) = self._out_size(x), x.shape[2:]
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         return (*pool.window_bounds(H, oh, kh, sh, ph), *pool.window_bounds(W, ow, kw, sw, pw))
 
 
@@ -158,7 +164,7 @@ class MaxPool2d(_Pool2d):
     def forward(self, x, tiles=None):
         """``tiles`` forces (True/False) the path for windows that tile the input; by default it
         is used whenever kernel == stride and there is no padding."""
-        bounds = self._bounds(x)
+        out_size = self._out_size(x)
         self.hw = x.shape[2:]
         self.reference = reference.enabled()
         if self.reference:
@@ -168,11 +174,10 @@ class MaxPool2d(_Pool2d):
             return reference.max_pool2d_forward(x, self.windows)
         if tiles is None:
             tiles = self.kernel == self.stride and self.padding == (0, 0)
-        if tiles:
-            y, self.arg = pool.max_pool2d_tiles_forward(_f32(x), *self.kernel, bounds[0].size,
-                                                        bounds[2].size)
+        if tiles:  # window (i, j) starts at (i*kh, j*kw): no bounds arrays needed
+            y, self.arg = pool.max_pool2d_tiles_forward(_f32(x), *self.kernel, *out_size)
         else:
-            y, self.arg = pool.max_pool2d_forward(_f32(x), *bounds)
+            y, self.arg = pool.max_pool2d_forward(_f32(x), *self._bounds(x))
         return y
 
     def backward(self, g):
@@ -248,12 +253,17 @@ class AdaptiveAvgPool2d(Op):
         if self.reference:
             self.x_shape, self.windows = x.shape, list(reference.adaptive_windows(H, W, self.oshp))
             return reference.avg_pool2d_forward(x, self.windows)
+        if self.oshp == (1, 1):  # global average pooling: one bin, the whole plane
+            self.bounds = None
+            return pool.global_avg_pool_forward(_f32(x))
         self.bounds = (*pool.adaptive_bounds(H, self.oshp[0]), *pool.adaptive_bounds(W, self.oshp[1]))
         return pool.avg_pool2d_forward(_f32(x), *self.bounds, 0.0)
 
     def backward(self, g):
         if self.reference:
             return (reference.avg_pool2d_backward(g, self.x_shape, self.windows),)
+        if self.bounds is None:
+            return (pool.global_avg_pool_backward(_f32(g), *self.hw),)
         return (pool.avg_pool2d_backward(_f32(g), *self.bounds, 0.0, *self.hw),)
 
 

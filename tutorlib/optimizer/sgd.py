@@ -39,7 +39,8 @@ class SGD(Optimizer):
         for p, g in self._grads(group):
             if m:
                 state = self._state[id(p)]
-                v = m * state.setdefault("momentum_buffer", np.zeros_like(p._data)) + g
+                v = state.get("momentum_buffer")
+                v = g if v is None else m * v + g  # v starts at 0, so its first value is g
                 state["momentum_buffer"] = v
                 g = g + m * v if group["nesterov"] else v
             p._data = p._data - lr * g
