@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from answers import Answers
 
 import tutorlib as tl
 import tutorlib.mlu.mlu_model as ct
@@ -19,22 +20,9 @@ from tutorlib.grading import ch07, get, run_check
 from tutorlib.mlu import mlu_quantize
 from tutorlib.quantization import fixed_point
 
-MUTANTS: dict = {}
-ALTERNATIVES: dict = {}
-
-
-def mutant(exercise_id, name):
-    def register(fn):
-        MUTANTS.setdefault(exercise_id, {})[name] = fn
-        return fn
-    return register
-
-
-def alternative(exercise_id, name):
-    def register(fn):
-        ALTERNATIVES.setdefault(exercise_id, {})[name] = fn
-        return fn
-    return register
+ANSWERS = Answers()
+MUTANTS, ALTERNATIVES = ANSWERS.mutants, ANSWERS.alternatives
+mutant, alternative = ANSWERS.mutant, ANSWERS.alternative
 
 
 # --- ch07.position_scale ------------------------------------------------------------------------------
@@ -193,7 +181,8 @@ def test_enough_mutants_and_alternatives(exercise_id):
 
 @pytest.mark.parametrize("exercise_id,name", [(e, n) for e in EXERCISES for n in MUTANTS[e]])
 def test_mutant_fails(exercise_id, name):
-    result = run_check(get(exercise_id), MUTANTS[exercise_id][name])
+    answer, _ = MUTANTS[exercise_id][name]
+    result = run_check(get(exercise_id), answer)
     assert result.status == "failed", f"{exercise_id}: the mutant {name!r} passes"
 
 

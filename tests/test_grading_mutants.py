@@ -11,27 +11,14 @@ import math
 
 import numpy as np
 import pytest
+from answers import Answers
 
 from tutorlib.grading import get, run_check
 from tutorlib.grading.registry import chapter_exercises
 
-MUTANTS: dict[str, dict[str, object]] = {}
-ALTERNATIVES: dict[str, dict[str, object]] = {}
-
-
-def mutant(exercise_id, name, feedback=None):
-    """Register a wrong answer; ``feedback``, if given, must appear in the failure text."""
-    def register(fn):
-        MUTANTS.setdefault(exercise_id, {})[name] = (fn, feedback)
-        return fn
-    return register
-
-
-def alternative(exercise_id, name):
-    def register(fn):
-        ALTERNATIVES.setdefault(exercise_id, {})[name] = fn
-        return fn
-    return register
+ANSWERS = Answers()
+MUTANTS, ALTERNATIVES = ANSWERS.mutants, ANSWERS.alternatives
+mutant, alternative = ANSWERS.mutant, ANSWERS.alternative
 
 
 def stable_softmax(z):
