@@ -28,7 +28,7 @@ def tiny_data(n=96, seed=0):
 
 
 def tiny_config(**changes):
-    config = dict(RECIPES[NAME], epochs=2, batch_size=16, val_size=16, train_limit=48)
+    config = dict(RECIPES[NAME], epochs=2, restart_at=0, batch_size=16, val_size=16, train_limit=48)
     config.update(changes)
     return config
 
@@ -205,6 +205,39 @@ def test_resume_with_another_recipe_is_refused(tmp_path):
     Trainer(NAME, str(tmp_path), tiny_config(), data=data, log=quiet).run(stop_after=1)
     with pytest.raises(ValueError, match="lr: checkpoint 0.1 vs now 0.05"):
         Trainer(NAME, str(tmp_path), tiny_config(lr=0.05), data=data, log=quiet).run()
+
+
+def test_a_recipe_that_only_extends_the_schedule_resumes(tmp_path):
+    """The published run: 60 cosine epochs, then extended by a warm restart. Finished epochs must
+    have had exactly the new schedule's learning rates, else it is another recipe."""
+    data = tiny_data()
+    Trainer(NAME, str(tmp_path), tiny_config(), data=data, log=quiet).run()
+    logged = []
+    longer = Trainer(NAME, str(tmp_path), tiny_config(epochs=3, restart_at=2, restart_lr=0.02),
+                     data=data, log=logged.append)
+    longer.run()
+    assert longer.epoch == 3 and "extending the checkpoint's schedule" in logged[0]
+    assert [row["lr"] for row in longer.history] == [0.1, 0.05, 0.02]
+    # one cosine over 4 epochs would have given epoch 1 another rate (0.085 instead of 0.05)
+    with pytest.raises(ValueError, match="epochs: checkpoint 3 vs now 4"):
+        Trainer(NAME, str(tmp_path), tiny_config(epochs=4), data=data, log=quiet).run()
+
+
+def test_cosine_with_restart_schedule():
+    from tutorlib.hub.train import _schedule_lrs
+    from tutorlib.optimizer.lr_scheduler import CosineAnnealingLR
+    recipe = RECIPES[NAME]
+    lrs = _schedule_lrs(recipe, recipe["epochs"])
+    opt = tl.optimizer.SGD([tl.Parameter(np.zeros(1, np.float32))], lr=recipe["lr"])
+    cosine, plain = CosineAnnealingLR(opt, T_max=recipe["restart_at"]), []
+    for _ in range(recipe["restart_at"]):
+        plain.append(opt.param_groups[0]["lr"])
+        cosine.step()
+    assert lrs[:recipe["restart_at"]] == plain                  # bit for bit: the first cycle
+    assert lrs[recipe["restart_at"]] == recipe["restart_lr"]     # the warm restart
+    assert lrs[-1] < 1e-4 and all(a > b for a, b in zip(lrs[60:], lrs[61:]))
+    with pytest.raises(ValueError, match="restart_at must be 0"):
+        _schedule_lrs(dict(recipe, restart_at=recipe["epochs"]), 1)
 
 
 def test_validation_split_is_carved_from_training_and_disjoint():

@@ -1,8 +1,11 @@
 """Train a hub model from scratch, resumably: ``python -m tutorlib.hub.train resnet20_cifar10 --out DIR``.
 
 The recipe (``RECIPES``) is the standard one for CIFAR ResNets: SGD with momentum 0.9, weight
-decay 5e-4, batch 128, learning rate 0.1 annealed to 0 by a cosine schedule (stepped once per
-epoch), random 32x32 crops of the 4-pixel zero-padded image and random horizontal flips.
+decay 5e-4, batch 128, random 32x32 crops of the 4-pixel zero-padded image and random horizontal
+flips. The learning rate follows a cosine from 0.1 to 0 over the first ``restart_at`` = 60 epochs,
+then one *warm restart* (Loshchilov & Hutter's SGDR, 2017): a second cosine from
+``restart_lr`` = 0.02 to 0 over the remaining 30 epochs (stepped once per epoch; ``restart_at=0``
+gives one cosine over all ``epochs``).
 5 000 of the 50 000 training images (a fixed, seeded choice) are held out as a validation set:
 the script reports them every epoch and keeps the best epoch by *validation* accuracy in
 ``best.tl``. It never looks at the test set (``python -m tutorlib.hub.evaluate`` does).
@@ -15,8 +18,11 @@ Everything in ``DIR`` is written atomically after every epoch:
 - ``history.csv`` and ``history.json``: the curve (lr, train loss/accuracy, val loss/top-1/top-5,
   seconds per epoch).
 
-Running the same command again resumes from ``checkpoint.tl`` (with a different recipe it
-refuses and names the differences: even ``--epochs`` changes the cosine schedule).
+Running the same command again resumes from ``checkpoint.tl``. With a different recipe it
+refuses and names the differences, with one exception: a recipe that only *extends* the schedule
+(``epochs``, ``restart_at``, ``restart_lr``) is accepted if every finished epoch was trained with
+exactly the learning rate the new schedule gives it (as the 60-epoch run is the first cycle of
+the 90-epoch recipe), so the run continues as if it had always had the new recipe.
 Resuming gives bit-identical weights to an uninterrupted run on the same machine and thread
 count: the batch order and the augmentation of epoch ``e``, batch ``k`` depend only on
 ``(seed, e, k)``.
@@ -27,6 +33,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import os
 import sys
 import time
@@ -40,18 +47,19 @@ from .. import serialization
 from ..autodiff import GradManager
 from ..data.download import atomic_write
 from ..data.transform.base import apply_stacked
-from ..tensor import Tensor
+from ..tensor import Parameter, Tensor
 from . import hub
 from .evaluate import evaluate
 
 RECIPES = {
     "resnet20_cifar10": {
-        "epochs": 60, "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128,
-        "schedule": "cosine", "val_size": 5000, "split_seed": 0, "seed": 0,
+        "epochs": 90, "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128,
+        "schedule": "cosine", "restart_at": 60, "restart_lr": 0.02, "val_size": 5000, "split_seed": 0, "seed": 0,
         "train_limit": 0,   # 0: every training image; N > 0: the first N (quick tests)
     },
 }
 CHECKPOINT, BEST = "checkpoint.tl", "best.tl"
+SCHEDULE_KEYS = {"epochs", "restart_at", "restart_lr"}   # a resume may extend these (see above)
 
 
 def _write_text(path: str, text: str) -> None:
@@ -81,13 +89,55 @@ def _load_cifar10():
     return train.data, train.targets
 
 
+class CosineWithRestart(optim.lr_scheduler.LRScheduler):
+    """A cosine from the base lr to 0 over ``restart_at`` epochs, then a cosine from ``restart_lr``
+    to 0 over the rest of ``epochs`` (``restart_at=0``: one cosine over ``epochs``). Before the
+    restart it gives bit for bit what ``CosineAnnealingLR(T_max=restart_at)`` gives.
+
+    >>> import tutorlib as tl
+    >>> opt = optim.SGD([tl.Parameter(1.0)], lr=0.1)
+    >>> sched = CosineWithRestart(opt, epochs=6, restart_at=4, restart_lr=0.02)
+    >>> lrs = []
+    >>> for _ in range(6):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 4))
+    ...     sched.step()
+    >>> lrs
+    [0.1, 0.0854, 0.05, 0.0146, 0.02, 0.01]
+    """
+
+    def __init__(self, optimizer, epochs: int, restart_at: int = 0, restart_lr: float = 0.0):
+        if not 0 <= restart_at < epochs:
+            raise ValueError(f"train: restart_at must be 0 (no restart) or an epoch before the last "
+                             f"({epochs}), got {restart_at}")
+        self.epochs, self.restart_at, self.restart_lr = epochs, restart_at, restart_lr
+        super().__init__(optimizer)
+
+    def get_lr(self) -> list:
+        t, first = self.current_epoch, self.restart_at or self.epochs
+        if t < first or not self.restart_at:
+            return [lr * (1 + math.cos(math.pi * t / first)) / 2 for lr in self.base_lrs]
+        cos = (1 + math.cos(math.pi * (t - first) / (self.epochs - first))) / 2
+        return [self.restart_lr * cos for _ in self.base_lrs]
+
+
 def _scheduler(opt, config):
     if config["schedule"] == "cosine":
-        return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config["epochs"])
+        return CosineWithRestart(opt, config["epochs"], config["restart_at"], config["restart_lr"])
     if config["schedule"] == "step":   # x0.1 at 50% and 75% of the epochs, as He et al.
         e = config["epochs"]
         return optim.lr_scheduler.MultiStepLR(opt, milestones=[e // 2, 3 * e // 4], gamma=0.1)
     raise ValueError(f"unknown schedule {config['schedule']!r}: use cosine or step")
+
+
+def _schedule_lrs(config: dict, epochs: int) -> list:
+    """The learning rates ``config``'s schedule gives epochs ``0 .. epochs-1``."""
+    opt = optim.SGD([Parameter(np.zeros(1, np.float32))], lr=config["lr"])
+    sched = _scheduler(opt, config)
+    lrs = []
+    for _ in range(epochs):
+        lrs.append(opt.param_groups[0]["lr"])
+        sched.step()
+    return lrs
 
 
 class Trainer:
@@ -129,14 +179,20 @@ class Trainer:
             raise ValueError(f"train: the checkpoint is for {ckpt.get('name')!r}, not {self.name!r}")
         saved = ckpt["config"]
         differ = sorted(k for k in set(saved) | set(self.config) if saved.get(k) != self.config.get(k))
-        if differ:
+        done = [row["lr"] for row in ckpt["history"]]
+        extends = (differ and set(differ) <= SCHEDULE_KEYS and ckpt["epoch"] <= self.config["epochs"]
+                   and _schedule_lrs(self.config, ckpt["epoch"]) == done)
+        if differ and not extends:
             details = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {self.config.get(k)!r}"
                                 for k in differ)
             raise ValueError(f"train: cannot resume with a different recipe ({details}); use "
                              f"another --out or the checkpoint's settings")
+        if extends:
+            self.log(f"extending the checkpoint's schedule ({', '.join(differ)}): its "
+                     f"{ckpt['epoch']} epochs used exactly this recipe's learning rates")
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
-        self.sched.load_state_dict(ckpt["scheduler"])
+        self.sched.step(ckpt["epoch"])     # the schedule is a function of the epoch
         tl_random.generator().bit_generator.state = ckpt["rng"]
         self.epoch, self.history = ckpt["epoch"], list(ckpt["history"])
         self.best = ckpt["best_val_top1"]
