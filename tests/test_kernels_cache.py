@@ -31,18 +31,20 @@ def test_warm_up_compiles_what_a_training_step_needs(tmp_path):
         sys.path.insert(0, "benchmarks")
         import train_step
         from numba.core.registry import CPUDispatcher
-        from tutorlib.kernels import activation, im2col, norm, pool, softmax
+        from tutorlib.kernels import activation, conv_images, gemm, im2col, norm, pool, softmax
         for name in ("lenet1", "lenet3", "resblock"):
             step, wrap = train_step.tutorlib_trainer(name)
             x, y = train_step.data(name, 4)
             step(wrap(x), wrap(y))
-        kernels = [f for m in (activation, im2col, norm, pool, softmax)
-                   for f in vars(m).values() if isinstance(f, CPUDispatcher)]
+        modules = (activation, conv_images, gemm, im2col, norm, pool, softmax)
+        found = [f for m in modules for f in vars(m).values()]
+        kernels = [f for f in found if isinstance(f, CPUDispatcher)]
         print(json.dumps({f.py_func.__name__: [sum(f.stats.cache_hits.values()),
                                                 sum(f.stats.cache_misses.values())]
                           for f in kernels if f.signatures}))
     """, NUMBA_CACHE_DIR=cache)
     assert len(stats) >= 10  # the kernels a CNN step calls
+    assert {"forward", "backward", "_relu_flat"} <= set(stats)   # conv_images (sgemm inside)
     missed = {name: hits_misses for name, hits_misses in stats.items() if hits_misses[1]}
     assert not missed, f"compiled after the warm-up (not cached): {missed}"
 

@@ -19,6 +19,9 @@ from tutorlib.kernels.im2col import (
 from tutorlib.ops.core import apply
 from tutorlib.ops.nn import Conv2d
 
+# strided convolutions: channels-first when it runs as numba's parallel loop over images
+STRIDED = "im2col_chw" if conv.PARALLEL_IMAGES else "im2col_rows"
+
 
 def run_kernels(x, w, b, stride, pad, dil, groups, g, path=None):
     y, xp = conv.conv2d_forward(x, w, b, stride, pad, dil, groups, path)
@@ -92,10 +95,10 @@ def test_forward_and_backward_share_the_path():
 def test_path_choice():
     one = (1, 1)
     assert conv.choose_path((8, 4, 1, 1), one, (0, 0), one, 1) == "pointwise"
-    assert conv.choose_path((8, 4, 1, 1), (2, 2), (0, 0), one, 1) == "im2col_rows"
-    assert conv.choose_path((8, 4, 1, 1), one, (1, 1), one, 1) == "im2col_rows"
+    assert conv.choose_path((8, 4, 1, 1), (2, 2), (0, 0), one, 1) == STRIDED
+    assert conv.choose_path((8, 4, 1, 1), one, (1, 1), one, 1) == STRIDED
     assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (2, 1), 1) == "im2col_chw"
-    assert conv.choose_path((8, 4, 3, 3), (2, 1), (1, 1), one, 1) == "im2col_rows"
+    assert conv.choose_path((8, 4, 3, 3), (2, 1), (1, 1), one, 1) == STRIDED
     assert conv.choose_path((8, 4, 3, 3), (1, 2), (1, 1), one, 1) == "im2col_chw"
     assert conv.choose_path((8, 4, 3, 3), one, (1, 1), (1, 2), 1) == "im2col"
     assert conv.choose_path((8, 2, 1, 1), one, (0, 0), one, 2) == "im2col"
@@ -125,10 +128,10 @@ CASES = [
     ((2, 4, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "im2col_chw"),    # 3x3 same
     ((2, 3, 6, 5, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1), "im2col_chw"),    # RGB 3x3 same
     ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2), "im2col"),        # stride/dilation/groups
-    ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (2, 1), 1), "im2col_rows"),   # vertical stride
+    ((2, 4, 7, 8, 6, 3, 2, (2, 1), (1, 0), (2, 1), 1), STRIDED),        # vertical stride
     ((2, 4, 9, 8, 6, 3, 2, (1, 2), (1, 0), (2, 1), 1), "im2col_chw"),    # vertical dilation
     ((3, 5, 4, 4, 2, 1, 1, (1, 1), (0, 0), (1, 1), 1), "pointwise"),     # plain GEMM
-    ((2, 4, 5, 5, 3, 1, 1, (2, 2), (0, 0), (1, 1), 1), "im2col_rows"),   # strided 1x1
+    ((2, 4, 5, 5, 3, 1, 1, (2, 2), (0, 0), (1, 1), 1), STRIDED),         # strided 1x1
     ((1, 1, 5, 5, 2, 5, 5, (1, 1), (0, 0), (1, 1), 1), "row_shift"),     # kernel == input, C=1
     ((3, 1, 9, 8, 6, 5, 5, (1, 1), (2, 1), (1, 1), 1), "im2col_chw"),    # LeNet-like, padded
     ((2, 3, 9, 8, 4, 3, 2, (2, 1), (1, 0), (1, 2), 1), "im2col_chw"),    # RGB, strided, dilated

@@ -2,9 +2,19 @@
 
 ``relu_backward`` is one pass (read g and y, write the result) where ``g * (y > 0)`` is two
 (build the mask, then multiply); on the big activations of a CNN that is most of ReLU's cost.
+``relu`` is ``np.maximum(x, 0)`` as a plain loop, which numba vectorises into a few times less
+time than numpy's ufunc on float32 (figures in ``benchmarks/README.md``).
 """
 import numpy as np
 from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _relu_flat(x, out):
+    for i in range(x.size):
+        v = x[i]
+        out[i] = v if v > 0 or v != v else np.float32(0.0)  # v != v: NaN stays NaN
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -12,6 +22,18 @@ def _relu_backward_flat(g, y, out):
     for i in range(g.size):
         out[i] = g[i] if y[i] > 0 else np.float32(0.0)
     return out
+
+
+def relu(x):
+    """``np.maximum(x, 0)``: one vectorised pass for a float32 array.
+
+    >>> relu(np.array([-1, 2, np.nan], np.float32))
+    array([ 0.,  2., nan], dtype=float32)
+    """
+    if x.dtype != np.float32:
+        return np.maximum(x, 0)
+    x = np.ascontiguousarray(x)
+    return _relu_flat(x.reshape(-1), np.empty(x.size, np.float32)).reshape(x.shape)
 
 
 def relu_backward(g, y):

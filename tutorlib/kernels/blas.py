@@ -136,6 +136,17 @@ def matmul(a, b):
         return a @ b
 
 
+def budget():
+    """The thread budget of tutorlib's kernels: OpenBLAS's configured thread count (1 if numpy's
+    BLAS is not an OpenBLAS whose count tutorlib can read).
+
+    >>> budget() >= 1
+    True
+    """
+    api = _get_api()
+    return max(1, api[0]()) if api else 1
+
+
 def workers_for(macs):
     """Python threads for a chunked job of ``macs`` multiply-adds: OpenBLAS's configured count
     if the job is big enough (``PARALLEL_MACS``) and the count can be controlled, else 1.
@@ -143,10 +154,7 @@ def workers_for(macs):
     >>> workers_for(10)
     1
     """
-    api = _get_api()
-    if not api or macs < PARALLEL_MACS:
-        return 1
-    return max(1, api[0]())
+    return 1 if macs < PARALLEL_MACS else budget()
 
 
 _pool = None  # (pid, workers, ThreadPoolExecutor), created on first use

@@ -47,9 +47,10 @@ Each path computes the same sums in a different order, so results agree to float
 """
 import threading
 
+import numba
 import numpy as np
 
-from tutorlib.kernels import blas
+from tutorlib.kernels import blas, gemm
 from tutorlib.kernels.im2col import (
     col2im_add,
     col2im_chw_add,
@@ -65,6 +66,7 @@ from tutorlib.kernels.rowshift import shift_sum, spread_shifted
 CHW_MAX_CHANNELS = 3  # grayscale and RGB first layers, any stride (measured: benchmarks/conv_paths.py)
 ROW_SHIFT_RATIO = 8  # ... on "row_shift" when a patch holds this many floats per filter (same)
 CHUNK_BYTES = 2 << 20  # the biggest workspace matrix, over all threads (1 MB each: L2-sized)
+PARALLEL_IMAGES = gemm.AVAILABLE  # "im2col_chw" on conv_images (False: chunks on Python threads)
 PATHS = ("pointwise", "im2col_chw", "row_shift", "im2col_rows", "im2col")
 _scratch = threading.local()  # per-thread reusable workspaces, see _workspace
 
@@ -100,8 +102,10 @@ def choose_path(w_shape, stride, padding, dilation, groups):
     >>> one = (1, 1)
     >>> choose_path((64, 32, 1, 1), one, (0, 0), one, 1), choose_path((6, 1, 5, 5), one, (0, 0), one, 1)
     ('pointwise', 'im2col_chw')
-    >>> choose_path((64, 32, 3, 3), one, one, one, 1), choose_path((64, 32, 3, 3), (2, 2), one, one, 1)
-    ('im2col_chw', 'im2col_rows')
+    >>> choose_path((64, 32, 3, 3), one, one, one, 1)
+    'im2col_chw'
+    >>> choose_path((64, 32, 3, 3), (2, 2), one, one, 1) == ("im2col_chw" if PARALLEL_IMAGES else "im2col_rows")
+    True
     >>> choose_path((64, 8, 3, 3), one, one, one, 4), choose_path((6, 3, 5, 5), one, (0, 0), one, 1)
     ('im2col', 'row_shift')
     """
@@ -117,7 +121,9 @@ def choose_path(w_shape, stride, padding, dilation, groups):
         return "im2col_chw"
     if dilation[1] != 1:
         return "im2col"
-    return "im2col_chw" if stride[0] == 1 and KH > 1 else "im2col_rows"
+    if PARALLEL_IMAGES or (stride[0] == 1 and KH > 1):
+        return "im2col_chw"
+    return "im2col_rows"
 
 
 def _chunks(N, image_bytes, workers=1):
@@ -245,6 +251,21 @@ class _Geometry:
         return a if self.groups == 1 else a[:, g * width:(g + 1) * width]
 
 
+def _on_images(geo):
+    """Whether this convolution runs as ``conv_images``' parallel loop over images (the
+    channels-first path, when numba can call numpy's BLAS) instead of chunks on Python threads."""
+    return geo.path == "im2col_chw" and PARALLEL_IMAGES
+
+
+def _image_workspaces(geo):
+    """Per-thread padded-image and column workspaces for ``conv_images``: (T, C, Hp, Wp) and
+    (T, C*KH*KW, OH*OW), T = the threads the convolution may use (at most one per image)."""
+    T = max(1, min(geo.workers, geo.N, numba.get_num_threads()))
+    xp = _workspace("image_xp", T, geo.C * geo.Hp * geo.Wp).reshape(T, geo.C, geo.Hp, geo.Wp)
+    cols = _workspace("image_cols", T, geo.K * geo.OH * geo.OW).reshape(T, geo.K, -1)
+    return xp, cols
+
+
 def _rows_to_nchw(rows, bias, out):
     """out (n, O, OH, OW) = rows (n*OH*OW, O) transposed, plus bias (O,)."""
     n_img, O, OH, OW = out.shape
@@ -340,6 +361,13 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     # a private writable copy: a read-only bias (a broadcast view) would be another numba type
     bias = np.zeros(geo.O, np.float32) if bias is None else np.array(bias, np.float32).reshape(geo.O)
     y = np.empty((geo.N, geo.O, geo.OH, geo.OW), np.float32)
+    if _on_images(geo):
+        from tutorlib.kernels import conv_images
+        xp_ws, cols_ws = _image_workspaces(geo)
+        with blas.single_threaded():
+            conv_images.forward(x, np.ascontiguousarray(wmat), bias, geo.KH, geo.KW, *geo.stride,
+                                *geo.padding, *geo.dilation, y, xp_ws, cols_ws)
+        return y, x
     blas.run_chunks(lambda n0, n1: _forward_chunk(geo, x, wmat, bias, y, n0, n1),
                     geo.chunks, geo.workers)
     return y, x
@@ -365,6 +393,17 @@ def conv2d_backward(g, x, w, x_shape, stride, padding, dilation, groups, path=No
     geo = _Geometry(x_shape, w.shape, stride, padding, dilation, groups, path)
     wmat = geo.weight_matrix(w)
     gx = np.empty(x_shape, np.float32) if need_gx else None
+    if _on_images(geo):
+        from tutorlib.kernels import conv_images
+        xp_ws, cols_ws = _image_workspaces(geo)
+        T = len(xp_ws)
+        gw_ws, gb_ws = np.empty((T, geo.O, geo.K), np.float32), np.empty((T, geo.O), np.float32)
+        with blas.single_threaded():
+            conv_images.backward(np.ascontiguousarray(g), x, np.ascontiguousarray(wmat), geo.KH,
+                                 geo.KW, *geo.stride, *geo.padding, *geo.dilation,
+                                 gx if need_gx else np.empty((0,) + tuple(x_shape[1:]), np.float32),
+                                 need_gx, gw_ws, gb_ws, xp_ws, cols_ws)
+        return gx, geo.weight_grad(gw_ws.sum(axis=0)), gb_ws.sum(axis=0)
     parts = blas.run_chunks(lambda n0, n1: _backward_chunk(geo, g, x, wmat, gx, n0, n1),
                             geo.chunks, geo.workers)
     gmat = np.sum([p[0] for p in parts], axis=0, dtype=np.float32)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import reference
-from ..kernels.activation import relu_backward
+from ..kernels.activation import relu, relu_backward
 from .core import Op
 
 
@@ -243,11 +243,12 @@ class Relu(Op):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0 (equivalently: where y > 0).
 
     Backward reads the output it already has instead of keeping a separate mask. Outside
-    ``tutorlib.kernels.use_reference()`` the same product runs as one pass over memory
-    (``kernels/activation.py``) instead of numpy's two (build the mask, then multiply)."""
+    ``tutorlib.kernels.use_reference()`` both run as kernels (``kernels/activation.py``): the
+    product in one pass over memory instead of numpy's two (build the mask, then multiply), and
+    big arrays on several threads."""
 
     def forward(self, x):
-        self.y = np.maximum(x, 0)
+        self.y = np.maximum(x, 0) if reference.enabled() else relu(x)
         return self.y
 
     def backward(self, g):
