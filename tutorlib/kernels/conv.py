@@ -7,22 +7,24 @@ attributes):
     "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
                    column matrix, so the convolution is one plain GEMM.
     "im2col_chw"   single-group convolutions with at most 3 input channels (a grayscale or RGB
-                   first layer, any stride or dilation; except those "row_shift" takes, below)
-                   or with vertical stride 1 and a kernel
-                   taller than one row (the 3x3 and 5x5 layers of ResNet and LeNet), forward and
-                   backward: channels-first patches per image (Caffe's layout, ``im2col_chw``)
-                   and ``W2 @ cols[n]``, whose result is already NCHW, so no layout copy is
-                   needed on either side. Each patch row is a run of OH*OW floats and the GEMM's
-                   long side is OH*OW; the channels-last paths copy C floats at a time and
-                   multiply by matrices only O columns wide, which the narrow layers (6 to 64
-                   channels) make inefficient.
+                   first layer, any stride or dilation; except those "row_shift" takes, below),
+                   with vertical stride 1 and a kernel taller than one row (the 3x3 and 5x5
+                   layers of ResNet and LeNet), and, when it runs on ``conv_images`` (below),
+                   the strided ones too (a ResNet stage's first 3x3 and its 1x1 shortcut), forward
+                   and backward: channels-first patches per image (Caffe's layout,
+                   ``im2col_chw``) and ``W2 @ cols[n]``, whose result is already NCHW, so no
+                   layout copy is needed on either side. Each patch row is a run of OH*OW floats
+                   and the GEMM's long side is OH*OW; the channels-last paths copy C floats at a
+                   time and multiply by matrices only O columns wide, which the narrow layers (6
+                   to 64 channels) make inefficient.
     "row_shift"    a first layer (at most 3 channels, vertical stride 1, no horizontal dilation)
                    whose patches are long for its few filters (C*KH*KW >= ``ROW_SHIFT_RATIO``
                    * O: LeNet-5 on RGB copies 75 floats per output pixel for 6 multiply-adds
                    each): channels-first patches of the kernel *width* only, one GEMM KH times
                    taller, and a shifted sum (``rowshift.py``): KH times fewer copies.
-    "im2col_rows"  other single-group convolutions without horizontal dilation (strided ones):
-                   im2col copying whole kernel rows (KW*C floats).
+    "im2col_rows"  other single-group convolutions without horizontal dilation (strided ones
+                   when ``conv_images`` is not available): im2col copying whole kernel rows
+                   (KW*C floats).
     "im2col"       everything else (groups, horizontal dilation): the general gather loop.
 
 The im2col paths, for a chunk of images (layouts in ``im2col.py``)::
@@ -41,6 +43,16 @@ convolutions run their chunks on several Python threads with single-threaded GEM
 (``blas.run_chunks``: no OpenBLAS thread pool fighting the serial loops), so there are at least
 as many chunks as threads and each thread's workspaces take ``CHUNK_BYTES / threads``. With
 ``groups`` > 1 each group is its own GEMM on its contiguous block of columns.
+
+"im2col_chw" runs differently when numba can call numpy's BLAS (``gemm.AVAILABLE``, true for
+numpy's OpenBLAS wheels; ``PARALLEL_IMAGES``): the whole loop over images is one numba call,
+``conv_images.forward`` / ``backward``, which shares the images out over numba's threads, each
+padding, gathering and multiplying its images with a single-threaded GEMM called from inside
+numba. No Python runs between images, so no thread waits for the GIL: for the narrow layers
+(a 16-channel ResNet layer is one 2.4 M multiply-add GEMM per image) that makes the convolution
+a fifth to a third faster than the same work as chunks on Python threads, and steadier
+(``benchmarks/README.md``). The chunk loops below remain for the other paths and as the
+fallback.
 
 Each path computes the same sums in a different order, so results agree to float32 rounding
 (the tests force every path on the same inputs).
