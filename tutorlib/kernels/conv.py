@@ -377,8 +377,9 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
         from tutorlib.kernels import conv_images
         xp_ws, cols_ws = _image_workspaces(geo)
         with blas.single_threaded():
-            conv_images.forward(x, np.ascontiguousarray(wmat), bias, geo.KH, geo.KW, *geo.stride,
-                                *geo.padding, *geo.dilation, y, xp_ws, cols_ws)
+            # contiguous arrays only: one compiled (and cached) version of the loop
+            conv_images.forward(np.ascontiguousarray(x), np.ascontiguousarray(wmat), bias, geo.KH,
+                                geo.KW, *geo.stride, *geo.padding, *geo.dilation, y, xp_ws, cols_ws)
         return y, x
     blas.run_chunks(lambda n0, n1: _forward_chunk(geo, x, wmat, bias, y, n0, n1),
                     geo.chunks, geo.workers)
@@ -411,7 +412,8 @@ def conv2d_backward(g, x, w, x_shape, stride, padding, dilation, groups, path=No
         T = len(xp_ws)
         gw_ws, gb_ws = np.empty((T, geo.O, geo.K), np.float32), np.empty((T, geo.O), np.float32)
         with blas.single_threaded():
-            conv_images.backward(np.ascontiguousarray(g), x, np.ascontiguousarray(wmat), geo.KH,
+            conv_images.backward(np.ascontiguousarray(g), np.ascontiguousarray(x),
+                                 np.ascontiguousarray(wmat), geo.KH,
                                  geo.KW, *geo.stride, *geo.padding, *geo.dilation,
                                  gx if need_gx else np.empty((0,) + tuple(x_shape[1:]), np.float32),
                                  need_gx, gw_ws, gb_ws, xp_ws, cols_ws)
