@@ -4,8 +4,8 @@
     TUTORLIB_DATA=$PWD/data .venv/bin/python -m tutorlib.hub.train resnet20_cifar10 \\
         --out /tmp/parity_tl --epochs 15 --restart-at 0          # tutorlib's run of the same recipe
 
-The model is ResNet-20 as ``tutorlib.models.resnet20`` (option-B shortcuts, MSRA fan-out
-initialisation, BN 1/0, uniform linear layer), the optimizer SGD with the recipe's momentum,
+The model is ResNet-20 as ``tutorlib.models.resnet20`` (``train_step.py``'s PyTorch version:
+option-B shortcuts; with MSRA fan-out initialisation, BN 1/0, uniform linear layer), the optimizer SGD with the recipe's momentum,
 weight decay and per-epoch learning rates (``tutorlib.hub.train._schedule_lrs``), and the data
 the batches of ``tutorlib.hub.train.Trainer.batches`` (same split, order and augmentation,
 converted to torch tensors). It prints and writes the validation top-1 after every epoch, to be
@@ -21,38 +21,16 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]   # train_step.py, and tutorlib of this checkout
 
 
 def torch_resnet20():
-    import torch
+    """``train_step.py``'s PyTorch ResNet-20, initialised as ``tutorlib.models.resnet``."""
     from torch import nn
+    from train_step import torch_model
 
-    class Block(nn.Module):
-        def __init__(self, cin, cout, stride=1):
-            super().__init__()
-            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(cout)
-            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(cout)
-            self.down = None
-            if stride != 1 or cin != cout:
-                self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                          nn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            out = torch.relu(self.bn1(self.conv1(x)))
-            out = self.bn2(self.conv2(out))
-            return torch.relu(out + (x if self.down is None else self.down(x)))
-
-    layers = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
-    cin = 16
-    for cout, stride in ((16, 1), (32, 2), (64, 2)):
-        for i in range(3):
-            layers.append(Block(cin, cout, stride if i == 0 else 1))
-            cin = cout
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
-    model = nn.Sequential(*layers)
+    model = torch_model("resnet20", (3, 32, 32))
     for m in model.modules():   # tutorlib.models.resnet's initialisation
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
