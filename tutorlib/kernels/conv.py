@@ -57,6 +57,7 @@ fallback.
 Each path computes the same sums in a different order, so results agree to float32 rounding
 (the tests force every path on the same inputs).
 """
+import contextlib
 import threading
 
 import numba
@@ -269,6 +270,18 @@ def _on_images(geo):
     return geo.path == "im2col_chw" and PARALLEL_IMAGES
 
 
+@contextlib.contextmanager
+def _numba_threads(n):
+    """numba's parallel loops inside the block use ``n`` threads (a team of exactly as many
+    threads as there are pieces of work: no idle thread spin-waits next to the others)."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
 def _image_workspaces(geo):
     """Per-thread padded-image and column workspaces for ``conv_images``: (T, C, Hp, Wp) and
     (T, C*KH*KW, OH*OW), T = the threads the convolution may use (at most one per image)."""
@@ -376,7 +389,7 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     if _on_images(geo):
         from tutorlib.kernels import conv_images
         xp_ws, cols_ws = _image_workspaces(geo)
-        with blas.single_threaded():
+        with blas.single_threaded(), _numba_threads(len(xp_ws)):
             # contiguous arrays only: one compiled (and cached) version of the loop
             conv_images.forward(np.ascontiguousarray(x), np.ascontiguousarray(wmat), bias, geo.KH,
                                 geo.KW, *geo.stride, *geo.padding, *geo.dilation, y, xp_ws, cols_ws)
@@ -411,7 +424,7 @@ def conv2d_backward(g, x, w, x_shape, stride, padding, dilation, groups, path=No
         xp_ws, cols_ws = _image_workspaces(geo)
         T = len(xp_ws)
         gw_ws, gb_ws = np.empty((T, geo.O, geo.K), np.float32), np.empty((T, geo.O), np.float32)
-        with blas.single_threaded():
+        with blas.single_threaded(), _numba_threads(T):
             conv_images.backward(np.ascontiguousarray(g), np.ascontiguousarray(x),
                                  np.ascontiguousarray(wmat), geo.KH,
                                  geo.KW, *geo.stride, *geo.padding, *geo.dilation,
