@@ -10,7 +10,7 @@ from tutorlib.kernels import activation, blas, conv, gemm, reference
 
 
 @pytest.fixture
-def two_threads(monkeypatch):
+def three_threads(monkeypatch):
     """Convolutions believe they may use 3 threads (numba caps it at its own count)."""
     monkeypatch.setattr(blas, "workers_for", lambda macs: 3)
 
@@ -43,7 +43,7 @@ CONV_CASES = [  # (N, C, H, W, O, K, stride, pad, dil): the shapes conv_images m
 
 @pytest.mark.parametrize("case", CONV_CASES)
 @pytest.mark.parametrize("need_gx", [True, False])
-def test_conv_images_match_the_reference(case, need_gx, two_threads):
+def test_conv_images_match_the_reference(case, need_gx, three_threads):
     if not conv.PARALLEL_IMAGES:
         pytest.skip("conv_images needs numpy's OpenBLAS")
     N, C, H, W, O, K, s, p, d = case
@@ -66,7 +66,7 @@ def test_conv_images_match_the_reference(case, need_gx, two_threads):
         assert gx is None
 
 
-def test_conv_images_and_python_thread_chunks_agree(monkeypatch, two_threads):
+def test_conv_images_and_python_thread_chunks_agree(monkeypatch, three_threads):
     """The same convolution on numba's threads and on the fallback (chunks on Python threads)."""
     rng = np.random.default_rng(4)
     x = rng.standard_normal((6, 4, 7, 7)).astype(np.float32)

@@ -282,13 +282,16 @@ def _numba_threads(n):
         numba.set_num_threads(previous)
 
 
-def _image_workspaces(geo):
-    """Per-thread padded-image and column workspaces for ``conv_images``: (T, C, Hp, Wp) and
-    (T, C*KH*KW, OH*OW), T = the threads the convolution may use (at most one per image)."""
+@contextlib.contextmanager
+def _image_threads(geo):
+    """For ``conv_images``: per-thread padded-image and column workspaces, (T, C, Hp, Wp) and
+    (T, C*KH*KW, OH*OW), T = the threads the convolution may use (at most one per image); inside
+    the block OpenBLAS runs on 1 thread and numba's parallel loops on T."""
     T = max(1, min(geo.workers, geo.N, numba.get_num_threads()))
     xp = _workspace("image_xp", T, geo.C * geo.Hp * geo.Wp).reshape(T, geo.C, geo.Hp, geo.Wp)
     cols = _workspace("image_cols", T, geo.K * geo.OH * geo.OW).reshape(T, geo.K, -1)
-    return xp, cols
+    with blas.single_threaded(), _numba_threads(T):
+        yield xp, cols
 
 
 def _rows_to_nchw(rows, bias, out):
@@ -388,8 +391,7 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     y = np.empty((geo.N, geo.O, geo.OH, geo.OW), np.float32)
     if _on_images(geo):
         from tutorlib.kernels import conv_images
-        xp_ws, cols_ws = _image_workspaces(geo)
-        with blas.single_threaded(), _numba_threads(len(xp_ws)):
+        with _image_threads(geo) as (xp_ws, cols_ws):
             # contiguous arrays only: one compiled (and cached) version of the loop
             conv_images.forward(np.ascontiguousarray(x), np.ascontiguousarray(wmat), bias, geo.KH,
                                 geo.KW, *geo.stride, *geo.padding, *geo.dilation, y, xp_ws, cols_ws)
@@ -421,10 +423,9 @@ def conv2d_backward(g, x, w, x_shape, stride, padding, dilation, groups, path=No
     gx = np.empty(x_shape, np.float32) if need_gx else None
     if _on_images(geo):
         from tutorlib.kernels import conv_images
-        xp_ws, cols_ws = _image_workspaces(geo)
-        T = len(xp_ws)
-        gw_ws, gb_ws = np.empty((T, geo.O, geo.K), np.float32), np.empty((T, geo.O), np.float32)
-        with blas.single_threaded(), _numba_threads(T):
+        with _image_threads(geo) as (xp_ws, cols_ws):
+            T = len(xp_ws)
+            gw_ws, gb_ws = np.empty((T, geo.O, geo.K), np.float32), np.empty((T, geo.O), np.float32)
             conv_images.backward(np.ascontiguousarray(g), np.ascontiguousarray(x),
                                  np.ascontiguousarray(wmat), geo.KH,
                                  geo.KW, *geo.stride, *geo.padding, *geo.dilation,

@@ -243,9 +243,9 @@ class Relu(Op):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0 (equivalently: where y > 0).
 
     Backward reads the output it already has instead of keeping a separate mask. Outside
-    ``tutorlib.kernels.use_reference()`` both run as kernels (``kernels/activation.py``): the
-    product in one pass over memory instead of numpy's two (build the mask, then multiply), and
-    big arrays on several threads."""
+    ``tutorlib.kernels.use_reference()`` both run as one-pass kernels (``kernels/activation.py``):
+    the maximum as a vectorised loop, the product in one pass over memory instead of numpy's two
+    (build the mask, then multiply)."""
 
     def forward(self, x):
         self.y = np.maximum(x, 0) if reference.enabled() else relu(x)
