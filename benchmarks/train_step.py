@@ -27,6 +27,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # this checkout's tutorlib, installed or not
 RESULTS = os.path.join(HERE, "results", "train_step.json")
 THREADS = int(os.environ.get("TRAIN_STEP_THREADS", "2"))  # workers inherit it from main()
+# A machine may pin OpenBLAS to an older family of kernels (OPENBLAS_CORETYPE, set together with
+# OPENBLAS_L2_SIZE) because old OpenBLAS builds miscompute on its CPU. PyTorch's oneDNN ignores
+# that and picks its kernels from the CPU's instruction set, so the workers run without both
+# variables: each framework then uses what its own library picks for this CPU, as on a machine
+# without the pin (``--keep-openblas-pin`` keeps them; the table's header names the kernel).
+OPENBLAS_PIN = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+KEEP_PIN = False  # set by --keep-openblas-pin
 
 # name: (model, batch, input shape (C, H, W) or (features,), target ratio tutorlib / PyTorch)
 WORKLOADS = {
@@ -276,6 +283,13 @@ def cold_worker(framework):
     return {"import_s": t_import, "total_s": time.perf_counter() - t0}
 
 
+def openblas_kernel():
+    """The kernel family numpy's OpenBLAS runs in this process ("Haswell", "SkylakeX", ...)."""
+    from threadpoolctl import threadpool_info
+    return next((i.get("architecture") for i in threadpool_info()
+                 if i.get("internal_api") == "openblas"), None)
+
+
 def gemm_worker():
     import numpy as np
     a = np.random.default_rng(0).standard_normal((2048, 2048)).astype(np.float32)
@@ -284,14 +298,15 @@ def gemm_worker():
         t0 = time.perf_counter()
         a @ a
         times.append(time.perf_counter() - t0)
-    return {"gflops": 2 * 2048 ** 3 / min(times) / 1e9}
+    return {"gflops": 2 * 2048 ** 3 / min(times) / 1e9, "openblas_kernel": openblas_kernel()}
 
 
 # --- orchestration ------------------------------------------------------------------------------
 
 def run(args, extra_env=None):
     n = str(THREADS)
-    env = dict(os.environ, TRAIN_STEP_THREADS=n, NUMBA_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n,
+    env = {k: v for k, v in os.environ.items() if KEEP_PIN or k not in OPENBLAS_PIN}
+    env.update(TRAIN_STEP_THREADS=n, NUMBA_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n,
                OMP_NUM_THREADS=n, **(extra_env or {}))
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, os.path.abspath(__file__), *args], env=env, check=False,
@@ -304,7 +319,7 @@ def run(args, extra_env=None):
 
 
 def main():
-    global THREADS
+    global THREADS, KEEP_PIN
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", help="comma-separated workloads (default: all)")
     p.add_argument("--min-steps", type=int, default=10)
@@ -314,9 +329,11 @@ def main():
     p.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
     p.add_argument("--threads", type=int, default=THREADS, help="threads for both frameworks (default 2)")
     p.add_argument("--out", default=RESULTS, help="where to write the JSON results")
+    p.add_argument("--keep-openblas-pin", action="store_true",
+                   help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the workers (see OPENBLAS_PIN)")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
-    THREADS = args.threads
+    THREADS, KEEP_PIN = args.threads, args.keep_openblas_pin
     if args.worker:
         kind, *rest = args.worker
         if kind == "cold":
@@ -329,9 +346,13 @@ def main():
         return
 
     names = args.only.split(",") if args.only else list(WORKLOADS)
-    peak = run(["--worker", "gemm"])["gflops"]
+    gemm = run(["--worker", "gemm"])
+    peak, kernel = gemm["gflops"], gemm["openblas_kernel"]
+    pin = {k: os.environ[k] for k in OPENBLAS_PIN if k in os.environ}
     rows = []
-    print(f"numpy float32 GEMM peak (2048^2, {THREADS} threads): {peak:.0f} GFLOP/s\n")
+    print(f"numpy float32 GEMM peak (2048^2, {THREADS} threads): {peak:.0f} GFLOP/s; OpenBLAS kernel "
+          f"{kernel}" + (f" ({'kept' if KEEP_PIN else 'dropped'} for the workers: {pin})" if pin else "")
+          + "\n")
     header = (f"{'workload':<36}{'batch':>6}{'tutorlib ms':>13}{'torch ms':>10}{'ratio':>7}"
               f"{'target':>8}{'tl MB':>8}{'torch MB':>9}{'tl GFLOP/s':>11}{'%peak':>7}"
               f"{'load':>6}")
@@ -382,7 +403,8 @@ def main():
     with open(args.out, "w") as f:
         json.dump({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-                   "threads": THREADS, "gemm_peak_gflops": peak, "workloads": rows,
+                   "threads": THREADS, "gemm_peak_gflops": peak, "openblas_kernel": kernel,
+                   "openblas_pin": {"variables": pin, "kept": KEEP_PIN}, "workloads": rows,
                    "cold_start": cold}, f, indent=1)
     print(f"\nwrote {os.path.relpath(args.out)}")
 

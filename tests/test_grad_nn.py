@@ -90,17 +90,20 @@ def test_conv2d(case, bias, seed):
     ((2, 4, 6, 5), (3, 4, 3, 3), dict(stride=2, padding=1), "im2col_rows"),      # (fallback)
     ((2, 4, 6, 5), (3, 4, 1, 1), dict(stride=2), "im2col_chw"),                 # 1x1 shortcut
     ((2, 4, 6, 5), (4, 2, 3, 3), dict(groups=2, dilation=(1, 2), padding=2), "im2col"),
+    ((2, 16, 5, 4), (3, 16, 3, 3), dict(padding=(2, 1), dilation=(2, 1)), "shift_gemm"),  # 16 ch
 ])
 def test_conv2d_every_kernel_path(x_shape, w_shape, kw, path, monkeypatch):
     """One finite-difference check per convolution algorithm (the path is asserted, so a change
     of the path rules cannot silently drop one from the checks). Strided convolutions run
     channels-first on numba's threads when numba can call numpy's BLAS, else on "im2col_rows"
-    (the fallback, forced here); "im2col_chw" itself runs either way."""
+    (the fallback, forced here); "im2col_chw" itself runs either way. Stride-1 layers of 16
+    channels or more run on "shift_gemm", which needs numba's BLAS (else "im2col_chw")."""
     from tutorlib.kernels import conv
     from tutorlib.ops.nn import _pair
     if path == "im2col_rows" or not conv.PARALLEL_IMAGES:
         monkeypatch.setattr(conv, "PARALLEL_IMAGES", False)
         path = "im2col_rows" if kw.get("stride") == 2 and x_shape[1] > 3 else path
+        path = "im2col_chw" if path == "shift_gemm" else path
     attrs = [_pair(kw.get(k, d), k, "conv2d") for k, d in
              (("stride", 1), ("padding", 0), ("dilation", 1))]
     assert conv.choose_path(w_shape, *attrs, kw.get("groups", 1)) == path

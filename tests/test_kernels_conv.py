@@ -21,6 +21,8 @@ from tutorlib.ops.nn import Conv2d
 
 # strided convolutions: channels-first when it runs as numba's parallel loop over images
 STRIDED = "im2col_chw" if conv.PARALLEL_IMAGES else "im2col_rows"
+# stride-1 layers of 16 channels or more: one GEMM per kernel tap, when numba can call the BLAS
+WIDE = "shift_gemm" if conv.PARALLEL_IMAGES else "im2col_chw"
 
 
 def run_kernels(x, w, b, stride, pad, dil, groups, g, path=None):
@@ -84,10 +86,10 @@ def test_im2col_rows_equals_general_im2col():
 
 
 def test_forward_and_backward_share_the_path():
-    """Both passes of a stride-1 3x3 convolution use im2col_chw, at any image size."""
+    """Both passes of a stride-1 3x3 convolution use the same path, at any image size."""
     one = (1, 1)
     for hw in (32, 8):
-        assert conv._Geometry((2, 64, hw, hw), (64, 64, 3, 3), one, one, one, 1).path == "im2col_chw"
+        assert conv._Geometry((2, 64, hw, hw), (64, 64, 3, 3), one, one, one, 1).path == WIDE
     grouped = conv._Geometry((2, 64, 32, 32), (64, 32, 3, 3), one, one, one, 2)
     assert grouped.path == "im2col"
 
@@ -107,6 +109,10 @@ def test_path_choice():
     assert conv.choose_path((16, 3, 3, 3), one, one, one, 1) == "im2col_chw"    # ResNet's stem
     assert conv.choose_path((6, 3, 5, 5), (2, 2), (0, 0), (1, 2), 1) == "im2col_chw"
     assert conv.choose_path((6, 4, 5, 5), one, (0, 0), one, 1) == "im2col_chw"
+    assert conv.choose_path((16, 16, 3, 3), one, one, one, 1) == WIDE            # ResNet-20
+    assert conv.choose_path((64, 64, 3, 3), one, one, (2, 2), 1) == WIDE          # dilated
+    assert conv.choose_path((16, 6, 5, 5), one, (0, 0), one, 1) == "im2col_chw"   # LeNet-5's 2nd
+    assert conv.choose_path((32, 16, 3, 3), (2, 2), one, one, 1) == STRIDED
 
 
 def applicable_paths(C, KH, KW, stride, pad, dil, groups):
@@ -114,6 +120,8 @@ def applicable_paths(C, KH, KW, stride, pad, dil, groups):
     paths = ["im2col"]
     if groups == 1:
         paths.append("im2col_chw")
+        if tuple(stride) == (1, 1) and conv.PARALLEL_IMAGES:
+            paths.append("shift_gemm")
         if dil[1] == 1:
             paths.append("im2col_rows")
             if stride[0] == 1:
@@ -137,6 +145,9 @@ CASES = [
     ((2, 3, 9, 8, 4, 3, 2, (2, 1), (1, 0), (1, 2), 1), "im2col_chw"),    # RGB, strided, dilated
     ((2, 6, 5, 5, 6, 3, 3, (1, 1), (1, 1), (1, 1), 6), "im2col"),        # depthwise
     ((2, 4, 32, 32, 3, 3, 3, (1, 1), (1, 1), (1, 1), 1), "im2col_chw"),  # a 32x32 image
+    ((3, 16, 8, 8, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1), WIDE),          # a ResNet-20 layer
+    ((2, 16, 9, 7, 5, 3, 2, (1, 1), (2, 0), (2, 2), 1), WIDE),           # dilated, uneven pad
+    ((2, 16, 6, 6, 4, 5, 5, (1, 1), (0, 0), (1, 1), 1), WIDE),           # no padding, 5x5
 ]
 
 
@@ -153,7 +164,7 @@ def test_conv_matches_direct_loops(case, auto_path):
         check_against_reference(x, w, b, stride, pad, dil, groups, rng, path)
 
 
-@pytest.mark.parametrize("path", conv.PATHS)
+@pytest.mark.parametrize("path", [p for p in conv.PATHS if p != "shift_gemm"])  # never chunked
 def test_conv_many_chunks_matches_one_chunk(monkeypatch, path):
     """Force the chunk loop (one image per chunk) on every path and compare with direct loops."""
     monkeypatch.setattr(conv, "CHUNK_BYTES", 1)

@@ -6,12 +6,18 @@ attributes):
 
     "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
                    column matrix, so the convolution is one plain GEMM.
-    "im2col_chw"   single-group convolutions with at most 3 input channels (a grayscale or RGB
-                   first layer, any stride or dilation; except those "row_shift" takes, below),
-                   with vertical stride 1 and a kernel taller than one row (the 3x3 and 5x5
-                   layers of ResNet and LeNet), and, when it runs on ``conv_images`` (below),
-                   the strided ones too (a ResNet stage's first 3x3 and its 1x1 shortcut), forward
-                   and backward: channels-first patches per image (Caffe's layout,
+    "shift_gemm"   single-group, stride-1 convolutions with at least ``SHIFT_MIN_CHANNELS`` (16)
+                   input channels (every 3x3 layer of a ResNet stage but its first), when numba
+                   can call numpy's BLAS: no patches at all, one GEMM per kernel tap on the
+                   padded image read at a shifted offset (``conv_images.py`` explains the trick).
+                   Each tap's GEMM is only C deep, so thinner layers (LeNet-5's second, 6
+                   channels) stay on "im2col_chw", whose single GEMM is C*KH*KW deep.
+    "im2col_chw"   other single-group convolutions with at most 3 input channels (a grayscale or
+                   RGB first layer, any stride or dilation; except those "row_shift" takes, below),
+                   with vertical stride 1 and a kernel taller than one row (LeNet-5's second
+                   layer; all stride-1 layers without numba's BLAS), and, when it runs on
+                   ``conv_images`` (below), the strided ones too (a ResNet stage's first 3x3 and
+                   its 1x1 shortcut), forward and backward: channels-first patches per image (Caffe's layout,
                    ``im2col_chw``) and ``W2 @ cols[n]``, whose result is already NCHW, so no
                    layout copy is needed on either side. Each patch row is a run of OH*OW floats
                    and the GEMM's long side is OH*OW; the channels-last paths copy C floats at a
@@ -44,10 +50,10 @@ convolutions run their chunks on several Python threads with single-threaded GEM
 as many chunks as threads and each thread's workspaces take ``CHUNK_BYTES / threads``. With
 ``groups`` > 1 each group is its own GEMM on its contiguous block of columns.
 
-"im2col_chw" runs differently when numba can call numpy's BLAS (``gemm.AVAILABLE``, true for
-numpy's OpenBLAS wheels; ``PARALLEL_IMAGES``): the whole loop over images is one numba call,
-``conv_images.forward`` / ``backward``, which shares the images out over numba's threads, each
-padding, gathering and multiplying its images with a single-threaded GEMM called from inside
+"shift_gemm" always, and "im2col_chw" when numba can call numpy's BLAS, run differently (``gemm.AVAILABLE``, true for
+numpy's OpenBLAS wheels; ``PARALLEL_IMAGES``): the whole loop over images is one numba call
+(``conv_images.forward`` / ``backward``, ``shift_forward`` / ``shift_backward``), which shares the images out over numba's threads, each
+padding, gathering and multiplying its images with single-threaded GEMMs called from inside
 numba. No Python runs between images, so no thread waits for the GIL: for the narrow layers
 (a 16-channel ResNet layer is one 2.4 M multiply-add GEMM per image) that makes the convolution
 a fifth to a third faster than the same work as chunks on Python threads, and steadier
@@ -78,9 +84,10 @@ from tutorlib.kernels.rowshift import shift_sum, spread_shifted
 
 CHW_MAX_CHANNELS = 3  # grayscale and RGB first layers, any stride (measured: benchmarks/conv_paths.py)
 ROW_SHIFT_RATIO = 8  # ... on "row_shift" when a patch holds this many floats per filter (same)
+SHIFT_MIN_CHANNELS = 16  # stride-1 layers this wide on "shift_gemm": a tap's GEMM is C deep
 CHUNK_BYTES = 2 << 20  # the biggest workspace matrix, over all threads (1 MB each: L2-sized)
 PARALLEL_IMAGES = gemm.AVAILABLE  # "im2col_chw" on conv_images (False: chunks on Python threads)
-PATHS = ("pointwise", "im2col_chw", "row_shift", "im2col_rows", "im2col")
+PATHS = ("pointwise", "shift_gemm", "im2col_chw", "row_shift", "im2col_rows", "im2col")
 _scratch = threading.local()  # per-thread reusable workspaces, see _workspace
 
 
@@ -115,7 +122,9 @@ def choose_path(w_shape, stride, padding, dilation, groups):
     >>> one = (1, 1)
     >>> choose_path((64, 32, 1, 1), one, (0, 0), one, 1), choose_path((6, 1, 5, 5), one, (0, 0), one, 1)
     ('pointwise', 'im2col_chw')
-    >>> choose_path((64, 32, 3, 3), one, one, one, 1)
+    >>> choose_path((64, 32, 3, 3), one, one, one, 1) == ("shift_gemm" if PARALLEL_IMAGES else "im2col_chw")
+    True
+    >>> choose_path((16, 6, 5, 5), one, (0, 0), one, 1)
     'im2col_chw'
     >>> choose_path((64, 32, 3, 3), (2, 2), one, one, 1) == ("im2col_chw" if PARALLEL_IMAGES else "im2col_rows")
     True
@@ -132,6 +141,8 @@ def choose_path(w_shape, stride, padding, dilation, groups):
         if long_patches and stride[0] == 1 and KH > 1 and dilation[1] == 1:
             return "row_shift"
         return "im2col_chw"
+    if PARALLEL_IMAGES and tuple(stride) == (1, 1) and C >= SHIFT_MIN_CHANNELS:
+        return "shift_gemm"
     if dilation[1] != 1:
         return "im2col"
     if PARALLEL_IMAGES or (stride[0] == 1 and KH > 1):
@@ -169,8 +180,14 @@ class _Geometry:
         self.path = path or choose_path(w_shape, stride, padding, dilation, groups)
         if self.path not in PATHS:
             raise ValueError(f"conv2d: unknown path {self.path!r}; expected one of {PATHS}")
+        if self.path == "shift_gemm" and not (PARALLEL_IMAGES and tuple(stride) == (1, 1)
+                                              and groups == 1):
+            raise ValueError("conv2d: path 'shift_gemm' needs stride 1, one group and numpy's "
+                             "OpenBLAS callable from numba (kernels/gemm.py)")
         self.Hp, self.Wp = self.H + 2 * padding[0], self.W + 2 * padding[1]
-        if self.path == "row_shift":  # cols (C*KW, Hp*OW) and P / G (KH*O, Hp*OW) per image
+        if self.path == "shift_gemm":  # the wide output (O, OH*Wp) per image
+            self.rows_per_image, self.row_floats = self.O, self.OH * self.Wp
+        elif self.path == "row_shift":  # cols (C*KW, Hp*OW) and P / G (KH*O, Hp*OW) per image
             self.rows_per_image = max(self.C * self.KW, self.KH * self.O)
             self.row_floats = self.Hp * self.OW
         elif self.path == "im2col_chw":  # cols (C*KH*KW, OH*OW) per image
@@ -187,9 +204,12 @@ class _Geometry:
 
     def weight_matrix(self, w):
         """w (O, Cg, KH, KW) in the path's layout: W2 (O, C*KH*KW) ("im2col_chw"), Wc
-        (KH*O, C*KW) ("row_shift"), else W2 (O, KH*KW*Cg) in im2col's (kh, kw, c) order."""
+        (KH*O, C*KW) ("row_shift"), one (O, C) matrix per tap, (KH*KW, O, C) ("shift_gemm"),
+        else W2 (O, KH*KW*Cg) in im2col's (kh, kw, c) order."""
         if self.path == "im2col_chw":
             return w.reshape(self.O, -1)
+        if self.path == "shift_gemm":
+            return np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(self.KH * self.KW, self.O, -1)
         if self.path == "row_shift":
             return np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(self.KH * self.O, -1)
         return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(self.O, -1)
@@ -198,6 +218,8 @@ class _Geometry:
         """Inverse of ``weight_matrix`` for a gradient: back to (O, Cg, KH, KW)."""
         if self.path == "im2col_chw":
             return gmat.reshape(self.O, self.Cg, self.KH, self.KW)
+        if self.path == "shift_gemm":
+            return np.ascontiguousarray(gmat.reshape(self.KH, self.KW, self.O, self.C).transpose(2, 3, 0, 1))
         if self.path == "row_shift":
             g4 = gmat.reshape(self.KH, self.O, self.C, self.KW).transpose(1, 2, 0, 3)
         else:
@@ -265,9 +287,10 @@ class _Geometry:
 
 
 def _on_images(geo):
-    """Whether this convolution runs as ``conv_images``' parallel loop over images (the
-    channels-first path, when numba can call numpy's BLAS) instead of chunks on Python threads."""
-    return geo.path == "im2col_chw" and PARALLEL_IMAGES
+    """Whether this convolution runs as one of ``conv_images``' parallel loops over images
+    ("shift_gemm" always; "im2col_chw" when numba can call numpy's BLAS) instead of chunks on
+    Python threads."""
+    return geo.path == "shift_gemm" or (geo.path == "im2col_chw" and PARALLEL_IMAGES)
 
 
 @contextlib.contextmanager
@@ -284,12 +307,19 @@ def _numba_threads(n):
 
 @contextlib.contextmanager
 def _image_threads(geo):
-    """For ``conv_images``: per-thread padded-image and column workspaces, (T, C, Hp, Wp) and
-    (T, C*KH*KW, OH*OW), T = the threads the convolution may use (at most one per image); inside
-    the block OpenBLAS runs on 1 thread and numba's parallel loops on T."""
+    """For ``conv_images``: per-thread workspaces for the padded image and the GEMM's other
+    matrix, T = the threads the convolution may use (at most one per image): (T, C, Hp, Wp) and
+    the columns (T, C*KH*KW, OH*OW) for "im2col_chw"; for "shift_gemm" the flat padded image
+    with the tail its last taps overrun, (T, C*Hp*Wp + (KW-1)*dw), and the wide output
+    (T, O, OH*Wp). Inside the block OpenBLAS runs on 1 thread and numba's parallel loops on T."""
     T = max(1, min(geo.workers, geo.N, numba.get_num_threads()))
-    xp = _workspace("image_xp", T, geo.C * geo.Hp * geo.Wp).reshape(T, geo.C, geo.Hp, geo.Wp)
-    cols = _workspace("image_cols", T, geo.K * geo.OH * geo.OW).reshape(T, geo.K, -1)
+    image = geo.C * geo.Hp * geo.Wp
+    if geo.path == "shift_gemm":
+        xp = _workspace("image_xp", T, image + (geo.KW - 1) * geo.dilation[1])
+        cols = _workspace("image_cols", T, geo.O * geo.OH * geo.Wp).reshape(T, geo.O, -1)
+    else:
+        xp = _workspace("image_xp", T, image).reshape(T, geo.C, geo.Hp, geo.Wp)
+        cols = _workspace("image_cols", T, geo.K * geo.OH * geo.OW).reshape(T, geo.K, -1)
     with blas.single_threaded(), _numba_threads(T):
         yield xp, cols
 
@@ -391,10 +421,15 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     y = np.empty((geo.N, geo.O, geo.OH, geo.OW), np.float32)
     if _on_images(geo):
         from tutorlib.kernels import conv_images
+        # contiguous arrays only: one compiled (and cached) version of each loop
+        x, wmat = np.ascontiguousarray(x), np.ascontiguousarray(wmat)
         with _image_threads(geo) as (xp_ws, cols_ws):
-            # contiguous arrays only: one compiled (and cached) version of the loop
-            conv_images.forward(np.ascontiguousarray(x), np.ascontiguousarray(wmat), bias, geo.KH,
-                                geo.KW, *geo.stride, *geo.padding, *geo.dilation, y, xp_ws, cols_ws)
+            if geo.path == "shift_gemm":
+                conv_images.shift_forward(x, wmat, bias, geo.KH, geo.KW, *geo.padding,
+                                          *geo.dilation, y, xp_ws, cols_ws)
+            else:
+                conv_images.forward(x, wmat, bias, geo.KH, geo.KW, *geo.stride, *geo.padding,
+                                    *geo.dilation, y, xp_ws, cols_ws)
         return y, x
     blas.run_chunks(lambda n0, n1: _forward_chunk(geo, x, wmat, bias, y, n0, n1),
                     geo.chunks, geo.workers)
@@ -423,14 +458,17 @@ def conv2d_backward(g, x, w, x_shape, stride, padding, dilation, groups, path=No
     gx = np.empty(x_shape, np.float32) if need_gx else None
     if _on_images(geo):
         from tutorlib.kernels import conv_images
+        g, x, wmat = np.ascontiguousarray(g), np.ascontiguousarray(x), np.ascontiguousarray(wmat)
+        gx_out = gx if need_gx else np.empty((0,) + tuple(x_shape[1:]), np.float32)
         with _image_threads(geo) as (xp_ws, cols_ws):
             T = len(xp_ws)
-            gw_ws, gb_ws = np.empty((T, geo.O, geo.K), np.float32), np.empty((T, geo.O), np.float32)
-            conv_images.backward(np.ascontiguousarray(g), np.ascontiguousarray(x),
-                                 np.ascontiguousarray(wmat), geo.KH,
-                                 geo.KW, *geo.stride, *geo.padding, *geo.dilation,
-                                 gx if need_gx else np.empty((0,) + tuple(x_shape[1:]), np.float32),
-                                 need_gx, gw_ws, gb_ws, xp_ws, cols_ws)
+            gw_ws, gb_ws = np.empty((T,) + wmat.shape, np.float32), np.empty((T, geo.O), np.float32)
+            if geo.path == "shift_gemm":
+                conv_images.shift_backward(g, x, wmat, geo.KH, geo.KW, *geo.padding, *geo.dilation,
+                                           gx_out, need_gx, gw_ws, gb_ws, xp_ws, cols_ws)
+            else:
+                conv_images.backward(g, x, wmat, geo.KH, geo.KW, *geo.stride, *geo.padding,
+                                     *geo.dilation, gx_out, need_gx, gw_ws, gb_ws, xp_ws, cols_ws)
         return gx, geo.weight_grad(gw_ws.sum(axis=0)), gb_ws.sum(axis=0)
     parts = blas.run_chunks(lambda n0, n1: _backward_chunk(geo, g, x, wmat, gx, n0, n1),
                             geo.chunks, geo.workers)

@@ -1,4 +1,5 @@
-"""One float32 matrix multiply, callable from inside numba code: ``sgemm(A, B, C, beta, ta, tb)``.
+"""One float32 matrix multiply, callable from inside numba code: ``sgemm(A, B, C, beta, ta, tb)``,
+and ``sgemm_strided``, the same on matrices that start anywhere in an array with any row stride.
 
 numba cannot call numpy's ``@`` from a compiled loop, but it can call a C function by name. numpy
 ships its own OpenBLAS; this module loads that library into numba's linker (found with
@@ -17,6 +18,10 @@ Accelerate build); callers then use numpy's ``@`` instead.
 ... else: C[:] = A @ B
 >>> C[0]
 array([3., 3., 3., 3.], dtype=float32)
+
+``sgemm_strided`` reads and writes rows ``ld`` floats apart, so one buffer can serve as several
+overlapping matrices: the rows of a padded (C, Hp, Wp) image, read from offset ``kh*Wp + kw``
+with stride ``Hp*Wp``, are the image shifted by one kernel tap (``conv_images.py``).
 """
 import numpy as np  # noqa: F401  (numpy must be loaded before its OpenBLAS is looked up)
 from numba import njit, types
@@ -49,12 +54,21 @@ AVAILABLE = _cblas_sgemm is not None
 
 if AVAILABLE:
     @njit(cache=True, nogil=True)
+    def sgemm_strided(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc):
+        """C = op(A) @ op(B) + beta * C for an (M, N) result, where each matrix starts at the
+        first element of its float32 array (a view such as ``buf[offset:]``) and its rows are
+        ``ld`` floats apart: A is (M, K) (stored (K, M) if ``ta``), B is (K, N) (stored (N, K) if
+        ``tb``). The caller makes sure every row it names lies inside its array.
+        """
+        sgemm_call = _cblas_sgemm
+        sgemm_call(_ROW_MAJOR, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, M, N, K,
+                   1.0, A.ctypes, lda, B.ctypes, ldb, beta, C.ctypes, ldc)
+
+    @njit(cache=True, nogil=True)
     def sgemm(A, B, C, beta, ta, tb):
         """C = op(A) @ op(B) + beta * C, op(X) = X.T if its flag is set; C-contiguous 2-D
         float32 arrays. Runs on the calling thread (OpenBLAS's own threads set to 1 by the caller).
         """
         M, N = C.shape
         K = A.shape[0] if ta else A.shape[1]
-        sgemm_call = _cblas_sgemm
-        sgemm_call(_ROW_MAJOR, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, M, N, K,
-                   1.0, A.ctypes, A.shape[1], B.ctypes, B.shape[1], beta, C.ctypes, N)
+        sgemm_strided(ta, tb, M, N, K, A, A.shape[1], B, B.shape[1], beta, C, N)
