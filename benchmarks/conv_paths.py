@@ -29,6 +29,8 @@ SHAPES = [
     ("resnet20 32ch", 128, 32, 16, 32, 3, 1, 1),
     ("resnet20 64ch", 128, 64, 8, 64, 3, 1, 1),
     ("resnet20 16->32 s2", 128, 16, 32, 32, 3, 2, 1),
+    ("resnet20 32->64 s2", 128, 32, 16, 64, 3, 2, 1),
+    ("resnet20 1x1 16->32 s2", 128, 16, 32, 32, 1, 2, 0),
 ]
 
 
@@ -43,7 +45,7 @@ def best(fn, repeat):
 
 
 def applicable(C, K, stride, pad):
-    paths = ["im2col", "im2col_rows", "im2col_chw"]
+    paths = ["im2col", "im2col_rows", "im2col_chw"] + (["shift_gemm"] if conv.PARALLEL_IMAGES else [])
     if stride == 1:
         paths.append("row_shift")
         if K == 1 and pad == 0:

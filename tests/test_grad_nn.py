@@ -91,13 +91,15 @@ def test_conv2d(case, bias, seed):
     ((2, 4, 6, 5), (3, 4, 1, 1), dict(stride=2), "im2col_chw"),                 # 1x1 shortcut
     ((2, 4, 6, 5), (4, 2, 3, 3), dict(groups=2, dilation=(1, 2), padding=2), "im2col"),
     ((2, 16, 5, 4), (3, 16, 3, 3), dict(padding=(2, 1), dilation=(2, 1)), "shift_gemm"),  # 16 ch
+    ((2, 16, 5, 6), (3, 16, 3, 3), dict(stride=2, padding=1), "shift_gemm"),      # on phases
 ])
 def test_conv2d_every_kernel_path(x_shape, w_shape, kw, path, monkeypatch):
     """One finite-difference check per convolution algorithm (the path is asserted, so a change
     of the path rules cannot silently drop one from the checks). Strided convolutions run
     channels-first on numba's threads when numba can call numpy's BLAS, else on "im2col_rows"
-    (the fallback, forced here); "im2col_chw" itself runs either way. Stride-1 layers of 16
-    channels or more run on "shift_gemm", which needs numba's BLAS (else "im2col_chw")."""
+    (the fallback, forced here); "im2col_chw" itself runs either way. Layers of 16 channels or
+    more run on "shift_gemm", which needs numba's BLAS (else "im2col_chw" or, strided,
+    "im2col_rows")."""
     from tutorlib.kernels import conv
     from tutorlib.ops.nn import _pair
     if path == "im2col_rows" or not conv.PARALLEL_IMAGES:

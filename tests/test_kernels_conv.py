@@ -21,7 +21,7 @@ from tutorlib.ops.nn import Conv2d
 
 # strided convolutions: channels-first when it runs as numba's parallel loop over images
 STRIDED = "im2col_chw" if conv.PARALLEL_IMAGES else "im2col_rows"
-# stride-1 layers of 16 channels or more: one GEMM per kernel tap, when numba can call the BLAS
+# layers of 16 channels or more: one GEMM per kernel tap, when numba can call the BLAS
 WIDE = "shift_gemm" if conv.PARALLEL_IMAGES else "im2col_chw"
 
 
@@ -112,7 +112,9 @@ def test_path_choice():
     assert conv.choose_path((16, 16, 3, 3), one, one, one, 1) == WIDE            # ResNet-20
     assert conv.choose_path((64, 64, 3, 3), one, one, (2, 2), 1) == WIDE          # dilated
     assert conv.choose_path((16, 6, 5, 5), one, (0, 0), one, 1) == "im2col_chw"   # LeNet-5's 2nd
-    assert conv.choose_path((32, 16, 3, 3), (2, 2), one, one, 1) == STRIDED
+    assert conv.choose_path((32, 16, 3, 3), (2, 2), one, one, 1) == \
+        ("shift_gemm" if conv.PARALLEL_IMAGES else STRIDED)                        # on phases
+    assert conv.choose_path((32, 16, 1, 1), (2, 2), (0, 0), one, 1) == STRIDED      # shortcut
 
 
 def applicable_paths(C, KH, KW, stride, pad, dil, groups):
@@ -120,7 +122,7 @@ def applicable_paths(C, KH, KW, stride, pad, dil, groups):
     paths = ["im2col"]
     if groups == 1:
         paths.append("im2col_chw")
-        if tuple(stride) == (1, 1) and conv.PARALLEL_IMAGES:
+        if conv.PARALLEL_IMAGES:
             paths.append("shift_gemm")
         if dil[1] == 1:
             paths.append("im2col_rows")
@@ -148,6 +150,10 @@ CASES = [
     ((3, 16, 8, 8, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1), WIDE),          # a ResNet-20 layer
     ((2, 16, 9, 7, 5, 3, 2, (1, 1), (2, 0), (2, 2), 1), WIDE),           # dilated, uneven pad
     ((2, 16, 6, 6, 4, 5, 5, (1, 1), (0, 0), (1, 1), 1), WIDE),           # no padding, 5x5
+    ((2, 16, 9, 8, 6, 3, 3, (2, 2), (1, 1), (1, 1), 1),                   # a stage's first 3x3
+     "shift_gemm" if conv.PARALLEL_IMAGES else STRIDED),
+    ((2, 16, 9, 8, 6, 3, 2, (3, 2), (1, 0), (2, 1), 1),                   # odd strides, dilated
+     "shift_gemm" if conv.PARALLEL_IMAGES else STRIDED),
 ]
 
 

@@ -6,18 +6,20 @@ attributes):
 
     "pointwise"    1x1 kernel, stride 1, no padding, one group: the NHWC input already *is* the
                    column matrix, so the convolution is one plain GEMM.
-    "shift_gemm"   single-group, stride-1 convolutions with at least ``SHIFT_MIN_CHANNELS`` (16)
-                   input channels (every 3x3 layer of a ResNet stage but its first), when numba
-                   can call numpy's BLAS: no patches at all, one GEMM per kernel tap on the
-                   padded image read at a shifted offset (``conv_images.py`` explains the trick).
+    "shift_gemm"   single-group convolutions with at least ``SHIFT_MIN_CHANNELS`` (16) input
+                   channels and a kernel bigger than 1x1 or stride 1 (every 3x3 layer of a
+                   ResNet after its stem), when numba can call numpy's BLAS: no patches at all,
+                   one GEMM per kernel tap on the padded image read at a shifted offset (for
+                   stride s, on one of its s*s phases; ``conv_shift.py`` explains the trick).
                    Each tap's GEMM is only C deep, so thinner layers (LeNet-5's second, 6
-                   channels) stay on "im2col_chw", whose single GEMM is C*KH*KW deep.
+                   channels) stay on "im2col_chw", whose single GEMM is C*KH*KW deep; so do
+                   strided 1x1 layers (ResNet's shortcuts), which use one pixel in s*s.
     "im2col_chw"   other single-group convolutions with at most 3 input channels (a grayscale or
                    RGB first layer, any stride or dilation; except those "row_shift" takes, below),
                    with vertical stride 1 and a kernel taller than one row (LeNet-5's second
                    layer; all stride-1 layers without numba's BLAS), and, when it runs on
-                   ``conv_images`` (below), the strided ones too (a ResNet stage's first 3x3 and
-                   its 1x1 shortcut), forward and backward: channels-first patches per image (Caffe's layout,
+                   ``conv_images`` (below), the strided ones too (ResNet's 1x1 shortcuts; its
+                   strided 3x3 layers without numba's BLAS), forward and backward: channels-first patches per image (Caffe's layout,
                    ``im2col_chw``) and ``W2 @ cols[n]``, whose result is already NCHW, so no
                    layout copy is needed on either side. Each patch row is a run of OH*OW floats
                    and the GEMM's long side is OH*OW; the channels-last paths copy C floats at a
@@ -52,7 +54,7 @@ as many chunks as threads and each thread's workspaces take ``CHUNK_BYTES / thre
 
 "shift_gemm" always, and "im2col_chw" when numba can call numpy's BLAS, run differently (``gemm.AVAILABLE``, true for
 numpy's OpenBLAS wheels; ``PARALLEL_IMAGES``): the whole loop over images is one numba call
-(``conv_images.forward`` / ``backward``, ``shift_forward`` / ``shift_backward``), which shares the images out over numba's threads, each
+(``conv_images.forward`` / ``backward``, ``conv_shift.forward`` / ``backward``), which shares the images out over numba's threads, each
 padding, gathering and multiplying its images with single-threaded GEMMs called from inside
 numba. No Python runs between images, so no thread waits for the GIL: for the narrow layers
 (a 16-channel ResNet layer is one 2.4 M multiply-add GEMM per image) that makes the convolution
@@ -84,7 +86,7 @@ from tutorlib.kernels.rowshift import shift_sum, spread_shifted
 
 CHW_MAX_CHANNELS = 3  # grayscale and RGB first layers, any stride (measured: benchmarks/conv_paths.py)
 ROW_SHIFT_RATIO = 8  # ... on "row_shift" when a patch holds this many floats per filter (same)
-SHIFT_MIN_CHANNELS = 16  # stride-1 layers this wide on "shift_gemm": a tap's GEMM is C deep
+SHIFT_MIN_CHANNELS = 16  # layers this wide on "shift_gemm": a tap's GEMM is C deep (same)
 CHUNK_BYTES = 2 << 20  # the biggest workspace matrix, over all threads (1 MB each: L2-sized)
 PARALLEL_IMAGES = gemm.AVAILABLE  # "im2col_chw" on conv_images (False: chunks on Python threads)
 PATHS = ("pointwise", "shift_gemm", "im2col_chw", "row_shift", "im2col_rows", "im2col")
@@ -126,7 +128,7 @@ def choose_path(w_shape, stride, padding, dilation, groups):
     True
     >>> choose_path((16, 6, 5, 5), one, (0, 0), one, 1)
     'im2col_chw'
-    >>> choose_path((64, 32, 3, 3), (2, 2), one, one, 1) == ("im2col_chw" if PARALLEL_IMAGES else "im2col_rows")
+    >>> choose_path((64, 32, 1, 1), (2, 2), (0, 0), one, 1) == ("im2col_chw" if PARALLEL_IMAGES else "im2col_rows")
     True
     >>> choose_path((64, 8, 3, 3), one, one, one, 4), choose_path((6, 3, 5, 5), one, (0, 0), one, 1)
     ('im2col', 'row_shift')
@@ -141,8 +143,8 @@ def choose_path(w_shape, stride, padding, dilation, groups):
         if long_patches and stride[0] == 1 and KH > 1 and dilation[1] == 1:
             return "row_shift"
         return "im2col_chw"
-    if PARALLEL_IMAGES and tuple(stride) == (1, 1) and C >= SHIFT_MIN_CHANNELS:
-        return "shift_gemm"
+    if PARALLEL_IMAGES and C >= SHIFT_MIN_CHANNELS and (KH * KW > 1 or tuple(stride) == (1, 1)):
+        return "shift_gemm"   # (a strided 1x1 layer would copy s*s phases to use one)
     if dilation[1] != 1:
         return "im2col"
     if PARALLEL_IMAGES or (stride[0] == 1 and KH > 1):
@@ -180,13 +182,14 @@ class _Geometry:
         self.path = path or choose_path(w_shape, stride, padding, dilation, groups)
         if self.path not in PATHS:
             raise ValueError(f"conv2d: unknown path {self.path!r}; expected one of {PATHS}")
-        if self.path == "shift_gemm" and not (PARALLEL_IMAGES and tuple(stride) == (1, 1)
-                                              and groups == 1):
-            raise ValueError("conv2d: path 'shift_gemm' needs stride 1, one group and numpy's "
-                             "OpenBLAS callable from numba (kernels/gemm.py)")
+        if self.path == "shift_gemm" and not (PARALLEL_IMAGES and groups == 1):
+            raise ValueError("conv2d: path 'shift_gemm' needs one group and numpy's OpenBLAS "
+                             "callable from numba (kernels/gemm.py)")
         self.Hp, self.Wp = self.H + 2 * padding[0], self.W + 2 * padding[1]
-        if self.path == "shift_gemm":  # the wide output (O, OH*Wp) per image
-            self.rows_per_image, self.row_floats = self.O, self.OH * self.Wp
+        if self.path == "shift_gemm":  # the wide output (O, OH*Wq) per image
+            from tutorlib.kernels import conv_shift  # needs gemm.AVAILABLE, checked above
+            self.Hq, self.Wq = conv_shift.phase_shape(self.H, self.W, *stride, *padding)
+            self.rows_per_image, self.row_floats = self.O, self.OH * self.Wq
         elif self.path == "row_shift":  # cols (C*KW, Hp*OW) and P / G (KH*O, Hp*OW) per image
             self.rows_per_image = max(self.C * self.KW, self.KH * self.O)
             self.row_floats = self.Hp * self.OW
@@ -307,18 +310,19 @@ def _numba_threads(n):
 
 @contextlib.contextmanager
 def _image_threads(geo):
-    """For ``conv_images``: per-thread workspaces for the padded image and the GEMM's other
-    matrix, T = the threads the convolution may use (at most one per image): (T, C, Hp, Wp) and
-    the columns (T, C*KH*KW, OH*OW) for "im2col_chw"; for "shift_gemm" the flat padded image
-    with the tail its last taps overrun, (T, C*Hp*Wp + (KW-1)*dw), and the wide output
-    (T, O, OH*Wp). Inside the block OpenBLAS runs on 1 thread and numba's parallel loops on T."""
+    """For ``conv_images`` / ``conv_shift``: per-thread workspaces, T = the threads the
+    convolution may use (at most one per image): the padded image (T, C, Hp, Wp) and the columns
+    (T, C*KH*KW, OH*OW) for "im2col_chw"; the flat phases of the padded image
+    (T, ``conv_shift.buffer_floats``) and the wide output (T, O, OH*Wq) for "shift_gemm". Inside
+    the block OpenBLAS runs on 1 thread and numba's parallel loops on T."""
     T = max(1, min(geo.workers, geo.N, numba.get_num_threads()))
-    image = geo.C * geo.Hp * geo.Wp
     if geo.path == "shift_gemm":
-        xp = _workspace("image_xp", T, image + (geo.KW - 1) * geo.dilation[1])
-        cols = _workspace("image_cols", T, geo.O * geo.OH * geo.Wp).reshape(T, geo.O, -1)
+        from tutorlib.kernels import conv_shift
+        xp = _workspace("image_xp", T, conv_shift.buffer_floats(
+            geo.C, geo.H, geo.W, geo.KW, geo.stride, geo.padding, geo.dilation))
+        cols = _workspace("image_cols", T, geo.O * geo.OH * geo.Wq).reshape(T, geo.O, -1)
     else:
-        xp = _workspace("image_xp", T, image).reshape(T, geo.C, geo.Hp, geo.Wp)
+        xp = _workspace("image_xp", T, geo.C * geo.Hp * geo.Wp).reshape(T, geo.C, geo.Hp, geo.Wp)
         cols = _workspace("image_cols", T, geo.K * geo.OH * geo.OW).reshape(T, geo.K, -1)
     with blas.single_threaded(), _numba_threads(T):
         yield xp, cols
@@ -420,13 +424,13 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, path=None):
     bias = np.zeros(geo.O, np.float32) if bias is None else np.array(bias, np.float32).reshape(geo.O)
     y = np.empty((geo.N, geo.O, geo.OH, geo.OW), np.float32)
     if _on_images(geo):
-        from tutorlib.kernels import conv_images
+        from tutorlib.kernels import conv_images, conv_shift
         # contiguous arrays only: one compiled (and cached) version of each loop
         x, wmat = np.ascontiguousarray(x), np.ascontiguousarray(wmat)
         with _image_threads(geo) as (xp_ws, cols_ws):
             if geo.path == "shift_gemm":
-                conv_images.shift_forward(x, wmat, bias, geo.KH, geo.KW, *geo.padding,
-                                          *geo.dilation, y, xp_ws, cols_ws)
+                conv_shift.forward(x, wmat, bias, geo.KH, geo.KW, *geo.stride, *geo.padding,
+                                   *geo.dilation, y, xp_ws, cols_ws)
             else:
                 conv_images.forward(x, wmat, bias, geo.KH, geo.KW, *geo.stride, *geo.padding,
                                     *geo.dilation, y, xp_ws, cols_ws)
@@ -457,15 +461,15 @@ def conv2d_backward(g, x, w, x_shape, stride, padding, dilation, groups, path=No
     wmat = geo.weight_matrix(w)
     gx = np.empty(x_shape, np.float32) if need_gx else None
     if _on_images(geo):
-        from tutorlib.kernels import conv_images
+        from tutorlib.kernels import conv_images, conv_shift
         g, x, wmat = np.ascontiguousarray(g), np.ascontiguousarray(x), np.ascontiguousarray(wmat)
         gx_out = gx if need_gx else np.empty((0,) + tuple(x_shape[1:]), np.float32)
         with _image_threads(geo) as (xp_ws, cols_ws):
             T = len(xp_ws)
             gw_ws, gb_ws = np.empty((T,) + wmat.shape, np.float32), np.empty((T, geo.O), np.float32)
             if geo.path == "shift_gemm":
-                conv_images.shift_backward(g, x, wmat, geo.KH, geo.KW, *geo.padding, *geo.dilation,
-                                           gx_out, need_gx, gw_ws, gb_ws, xp_ws, cols_ws)
+                conv_shift.backward(g, x, wmat, geo.KH, geo.KW, *geo.stride, *geo.padding,
+                                    *geo.dilation, gx_out, need_gx, gw_ws, gb_ws, xp_ws, cols_ws)
             else:
                 conv_images.backward(g, x, wmat, geo.KH, geo.KW, *geo.stride, *geo.padding,
                                      *geo.dilation, gx_out, need_gx, gw_ws, gb_ws, xp_ws, cols_ws)
