@@ -240,6 +240,17 @@ def test_cosine_with_restart_schedule():
         _schedule_lrs(dict(recipe, restart_at=recipe["epochs"]), 1)
 
 
+def test_val_size_0_trains_on_every_image_without_validation(tmp_path):
+    """The final model of a recipe chosen on the split: nothing held out, no validation pass."""
+    data = tiny_data()
+    trainer = Trainer(NAME, str(tmp_path), tiny_config(val_size=0, train_limit=0), data=data,
+                      log=quiet)
+    assert len(trainer.train_labels) == len(data[1]) and len(trainer.val_labels) == 0
+    history = trainer.run()
+    assert len(history) == 2 and not any(k.startswith("val_") for k in history[-1])
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint.tl", "history.csv", "history.json"]
+
+
 def test_validation_split_is_carved_from_training_and_disjoint():
     from tutorlib.hub.train import split
     train, val = split(50000, 5000, 0)

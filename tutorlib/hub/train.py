@@ -9,6 +9,8 @@ gives one cosine over all ``epochs``).
 5 000 of the 50 000 training images (a fixed, seeded choice) are held out as a validation set:
 the script reports them every epoch and keeps the best epoch by *validation* accuracy in
 ``best.tl``. It never looks at the test set (``python -m tutorlib.hub.evaluate`` does).
+``--val-size 0`` holds nothing out: the way to train a final model on all 50 000 images once
+the recipe has been chosen on the split (no validation columns in the curve, no ``best.tl``).
 
 Everything in ``DIR`` is written atomically after every epoch:
 
@@ -248,12 +250,16 @@ class Trainer:
             lr = self.opt.param_groups[0]["lr"]
             row = {"epoch": epoch + 1, "lr": lr, **self.train_epoch(epoch)}
             self.sched.step()
-            val = evaluate(self.model, self.val_images, self.val_labels, self.eval_transform)
-            row.update(val_loss=val["loss"], val_top1=val["top1"], val_top5=val["top5"],
-                       seconds=round(time.time() - start, 1))
+            val, val_text = None, ""
+            if len(self.val_labels):    # val_size 0: every training image is trained on
+                val = evaluate(self.model, self.val_images, self.val_labels, self.eval_transform)
+                row.update(val_loss=val["loss"], val_top1=val["top1"], val_top5=val["top5"])
+                val_text = (f"val loss {val['loss']:.4f} top-1 {val['top1']:.2%} "
+                            f"top-5 {val['top5']:.2%}  ")
+            row["seconds"] = round(time.time() - start, 1)
             self.history.append(row)
             self.epoch = epoch + 1
-            if val["top1"] > self.best:
+            if val is not None and val["top1"] > self.best:
                 self.best = val["top1"]
                 serialization.save({"name": self.name, "epoch": self.epoch, "config": dict(self.config),
                                     "val_top1": val["top1"], "model": self.model.state_dict(),
@@ -262,8 +268,7 @@ class Trainer:
             self.save()
             self.log(f"epoch {self.epoch}/{self.config['epochs']}  lr {lr:.4f}  "
                      f"train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}  "
-                     f"val loss {val['loss']:.4f} top-1 {val['top1']:.2%} top-5 {val['top5']:.2%}  "
-                     f"{row['seconds']:.0f} s")
+                     f"{val_text}{row['seconds']:.0f} s")
         return self.history
 
 
