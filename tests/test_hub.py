@@ -249,6 +249,11 @@ def test_val_size_0_trains_on_every_image_without_validation(tmp_path):
     history = trainer.run()
     assert len(history) == 2 and not any(k.startswith("val_") for k in history[-1])
     assert sorted(os.listdir(tmp_path)) == ["checkpoint.tl", "history.csv", "history.json"]
+    record = publish(NAME, str(tmp_path / "checkpoint.tl"), str(tmp_path / "weights"),
+                     test_data=tiny_data(32, seed=1))
+    assert record["val_top1"] is None and record["final"] is True
+    assert [sorted(row) for row in record["history"]] == [["epoch", "lr", "train_acc", "train_loss"]] * 2
+    assert "top-1" in hub.help(NAME, root=str(tmp_path / "weights"))
 
 
 def test_validation_split_is_carved_from_training_and_disjoint():
