@@ -12,10 +12,10 @@ For each image ``n`` a thread pads it, gathers its patches channels-first and mu
 The images are split over ``T`` threads (thread t takes images t, t + T, ...), each with its own
 workspaces (``xp_ws[t]``, ``cols_ws[t]``; backward reuses them for the input gradient's padded
 image and gcols) and, in backward, its own gW and gb accumulators, summed at the end. The whole
-loop is one numba call (``prange``) and the GEMMs are ``gemm.sgemm`` calls from inside it, so no Python runs between the images: with the narrow layers
-of a CIFAR ResNet (16 channels, a GEMM of 2.4 M multiply-adds per image) the per-image Python of
-a thread pool, and the GIL hand-offs it needs, cost about a third of a convolution's time
-(figures in ``benchmarks/README.md``).
+loop is one numba call (``prange``) and the GEMMs are ``gemm.sgemm`` calls from inside it, so no
+Python runs between the images: with the narrow layers of a CIFAR ResNet (16 channels, a GEMM
+of 2.4 M multiply-adds per image) the per-image Python of a thread pool, and the GIL hand-offs it
+needs, cost about a third of a convolution's time (figures in ``benchmarks/README.md``).
 
 The caller (``conv.py``) sets OpenBLAS to one thread around these calls: the threads are numba's.
 """

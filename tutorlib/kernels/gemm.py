@@ -21,7 +21,7 @@ array([3., 3., 3., 3.], dtype=float32)
 
 ``sgemm_strided`` reads and writes rows ``ld`` floats apart, so one buffer can serve as several
 overlapping matrices: the rows of a padded (C, Hp, Wp) image, read from offset ``kh*Wp + kw``
-with stride ``Hp*Wp``, are the image shifted by one kernel tap (``conv_images.py``).
+with stride ``Hp*Wp``, are the image shifted by one kernel tap (``conv_shift.py``).
 """
 import numpy as np  # noqa: F401  (numpy must be loaded before its OpenBLAS is looked up)
 from numba import njit, types
