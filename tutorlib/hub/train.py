@@ -2,15 +2,16 @@
 
 The recipe (``RECIPES``) is the standard one for CIFAR ResNets: SGD with momentum 0.9, weight
 decay 5e-4, batch 128, random 32x32 crops of the 4-pixel zero-padded image and random horizontal
-flips. The learning rate follows a cosine from 0.1 to 0 over the first ``restart_at`` = 60 epochs,
-then one *warm restart* (Loshchilov & Hutter's SGDR, 2017): a second cosine from
-``restart_lr`` = 0.02 to 0 over the remaining 30 epochs (stepped once per epoch; ``restart_at=0``
-gives one cosine over all ``epochs``).
+flips, and a learning rate that follows a cosine from 0.1 to 0 over 60 epochs (stepped once per
+epoch). ``restart_at`` > 0 adds one *warm restart* (Loshchilov & Hutter's SGDR, 2017): from
+that epoch a second cosine from ``restart_lr`` to 0 over the remaining epochs (tried with
+``--epochs 90 --restart-at 60``: no better on validation, see ``docs/hub.md``).
 5 000 of the 50 000 training images (a fixed, seeded choice) are held out as a validation set:
 the script reports them every epoch and keeps the best epoch by *validation* accuracy in
 ``best.tl``. It never looks at the test set (``python -m tutorlib.hub.evaluate`` does).
-``--val-size 0`` holds nothing out: the way to train a final model on all 50 000 images once
-the recipe has been chosen on the split (no validation columns in the curve, no ``best.tl``).
+``--val-size 0`` holds nothing out: the way to train the final model on all 50 000 images once
+the recipe has been chosen on the split (no validation columns in the curve, no ``best.tl``);
+the shipped weights were trained so.
 
 Everything in ``DIR`` is written atomically after every epoch:
 
@@ -55,8 +56,8 @@ from .evaluate import evaluate
 
 RECIPES = {
     "resnet20_cifar10": {
-        "epochs": 90, "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128,
-        "schedule": "cosine", "restart_at": 60, "restart_lr": 0.02, "val_size": 5000, "split_seed": 0, "seed": 0,
+        "epochs": 60, "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128,
+        "schedule": "cosine", "restart_at": 0, "restart_lr": 0.02, "val_size": 5000, "split_seed": 0, "seed": 0,
         "train_limit": 0,   # 0: every training image; N > 0: the first N (quick tests)
     },
 }
