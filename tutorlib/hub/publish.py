@@ -45,17 +45,18 @@ def publish(name: str, checkpoint: str, root: str | None = None, test_data=None,
     path = os.path.join(root, filename)
     serialization.save({"name": name, "state_dict": ckpt["model"]}, path)
     config = ckpt["config"]
-    val_top1 = ckpt.get("val_top1", ckpt.get("best_val_top1"))
-    if val_top1 is not None and val_top1 < 0:   # -1: trained with no validation set (--val-size 0)
-        val_top1 = None
+    history = ckpt.get("history", [])
+    # best.tl holds its epoch's val_top1; checkpoint.tl the curve (no val_* with --val-size 0)
+    val_top1 = ckpt.get("val_top1", max((row["val_top1"] for row in history if "val_top1" in row),
+                                        default=None))
     record = {
         "file": filename, "sha256": hub.sha256(path), "bytes": os.path.getsize(path),
         "epoch": ckpt["epoch"], "epochs": config["epochs"], "final": ckpt["epoch"] == config["epochs"],
         "val_top1": val_top1, "test_top1": result["top1"], "test_top5": result["top5"],
         "test_images": len(test_data[1]), "recipe": config,
         "history": [{k: row[k] for k in ("epoch", "lr", "train_loss", "train_acc", "val_loss",
-                                         "val_top1") if k in row}   # no val_* with --val-size 0
-                    for row in ckpt.get("history", [])],
+                                         "val_top1") if k in row}
+                    for row in history],
         "published": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "note": note or (None if ckpt["epoch"] == config["epochs"] else
                          f"intermediate checkpoint: epoch {ckpt['epoch']} of {config['epochs']} "
