@@ -24,8 +24,8 @@ Everything in ``DIR`` is written atomically after every epoch:
 Running the same command again resumes from ``checkpoint.tl``. With a different recipe it
 refuses and names the differences, with one exception: a recipe that only *extends* the schedule
 (``epochs``, ``restart_at``, ``restart_lr``) is accepted if every finished epoch was trained with
-exactly the learning rate the new schedule gives it (as the 60-epoch run is the first cycle of
-the 90-epoch recipe), so the run continues as if it had always had the new recipe.
+exactly the learning rate the new schedule gives it (as a 60-epoch cosine run is the first
+cycle of ``--epochs 90 --restart-at 60``), so the run continues as if it had always had the new recipe.
 Resuming gives bit-identical weights to an uninterrupted run on the same machine and thread
 count: the batch order and the augmentation of epoch ``e``, batch ``k`` depend only on
 ``(seed, e, k)``.

@@ -4,10 +4,10 @@ One concept per module: ``conv`` (convolution: picks an algorithm per shape), wi
 algorithms' loops in ``im2col`` (patch gather/scatter, channels-last and channels-first),
 ``rowshift`` (kernel-width taps and shifted sums), ``conv_images`` (channels-first patches as
 one parallel loop over images) and ``conv_shift`` (one GEMM per kernel tap, parallel likewise);
-``gemm`` (numpy's BLAS matrix multiply, callable from numba code); ``pool`` (max/average/adaptive pooling), ``norm`` (batch normalisation),
-``softmax`` (fused softmax cross-entropy), ``activation`` (ReLU in one pass), ``float16`` (one-pass
-rounding to float16, the emulated MLU's arithmetic); ``blas`` (how GEMMs use the threads)
-and ``memory`` (keeping freed memory for the next step). The autodiff wrappers live in
+``gemm`` (numpy's BLAS matrix multiply, callable from numba code); ``pool``
+(max/average/adaptive pooling), ``norm`` (batch normalisation), ``softmax`` (fused softmax
+cross-entropy), ``activation`` (ReLU in one pass), ``float16`` (one-pass rounding to float16,
+the emulated MLU's arithmetic); ``blas`` (how GEMMs use the threads) and ``memory`` (keeping freed memory for the next step). The autodiff wrappers live in
 ``tutorlib/ops/nn.py`` and ``tutorlib/ops/elementwise.py``.
 
 numba functions are compiled lazily on first call and cached on disk (``cache=True``), so
